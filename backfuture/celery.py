@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backfuture.settings")
+
+app = Celery("backfuture")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    # Only ids travel through the broker, so JSON is all we need; pickle would let anyone who
+    # can write to the broker run code in the worker.
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    # State lives in the database; nobody reads task results.
+    task_ignore_result=True,
+    result_backend=None,
+    # A task is acknowledged after it ran, so a worker that dies mid-test hands it back.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=60,
+    task_time_limit=90,
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+)
+app.autodiscover_tasks()

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+
+
+@receiver(user_logged_in)
+def remember_language_cookie(sender, request, user, **kwargs) -> None:
+    """After login the saved preference wins over whatever the visitor browsed in.
+
+    The middleware activates it per request; marking the request lets the response also set
+    the language cookie so the choice survives logging out on this browser.
+    """
+    if user.language:
+        request._set_language_cookie = user.language

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -25,7 +26,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Development keys: only ever used with DEBUG on. They are public (they are in this file), so
 # production refuses them below.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-8f3b2c1d"  # noqa: S105
-_DEV_FIELD_KEY = "dGhpcy1pcy1hLWRldi1vbmx5LWtleS1kby1ub3QtdXNl"
+_DEV_FIELD_KEY = "YmFja2Z1dHVyZS1kZXYtb25seS1uZXZlci1pbi1wcmQ="  # public: development only
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
@@ -35,7 +36,7 @@ FINGERPRINT_KEY = env.str("FINGERPRINT_KEY", default="")
 
 if DEBUG:
     SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
-    FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [_DEV_FIELD_KEY + "="]
+    FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [_DEV_FIELD_KEY]
     FINGERPRINT_KEY = FINGERPRINT_KEY or "dev-only-fingerprint-key"
 else:
     missing = [
@@ -52,9 +53,21 @@ else:
         )
     if SECRET_KEY == _DEV_SECRET_KEY:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is the public development key.")
+    if _DEV_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS lists the public development key.")
     # Without its own key, fingerprints are keyed by SECRET_KEY-derived material; that still
     # never stores a key in clear, and keeps one required variable fewer.
     FINGERPRINT_KEY = FINGERPRINT_KEY or "fingerprint:" + SECRET_KEY
+
+# A malformed key list fails here, at startup, not at the first encrypted read.
+for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS entry {_position} is not a valid Fernet key "
+            "(32 url-safe base64-encoded bytes)."
+        ) from None
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -273,6 +286,39 @@ EXCHANGE_CONNECT_TIMEOUT = env.float("EXCHANGE_CONNECT_TIMEOUT", default=3.05)
 EXCHANGE_READ_TIMEOUT = env.float("EXCHANGE_READ_TIMEOUT", default=10.0)
 # The whole connection test must fit in this many seconds (below the task's soft time limit).
 EXCHANGE_TEST_BUDGET = env.float("EXCHANGE_TEST_BUDGET", default=25.0)
+
+# --- Connection tests ----------------------------------------------------------------------
+# Seconds between two tests of one connection that a person starts (protects the exchange).
+CONNECTION_TEST_COOLDOWN = env.int("CONNECTION_TEST_COOLDOWN", default=5)
+# Retries of a test that hit a temporary exchange error, and the first backoff in seconds.
+CONNECTION_TEST_RETRIES = env.int("CONNECTION_TEST_RETRIES", default=3)
+CONNECTION_TEST_RETRY_BASE = env.float("CONNECTION_TEST_RETRY_BASE", default=2.0)
+# Soft and hard time limits of one test attempt, in seconds (the budget above fits inside).
+CONNECTION_TEST_SOFT_TIME_LIMIT = env.int("CONNECTION_TEST_SOFT_TIME_LIMIT", default=40)
+CONNECTION_TEST_TIME_LIMIT = env.int("CONNECTION_TEST_TIME_LIMIT", default=50)
+# A connection still `testing` after this many seconds had its worker die: the reaper fails it.
+CONNECTION_TEST_REAP_AFTER = env.int("CONNECTION_TEST_REAP_AFTER", default=300)
+# Online connections are re-tested when their last test is older than this (seconds).
+CONNECTION_RECHECK_INTERVAL = env.int("CONNECTION_RECHECK_INTERVAL", default=1800)
+# How often the re-check scheduler runs, in seconds; its work is spread over this period.
+CONNECTION_RECHECK_SCHEDULE_PERIOD = env.int("CONNECTION_RECHECK_SCHEDULE_PERIOD", default=60)
+# Share of an exchange's documented rate limit that re-checks may use (the rest is for users).
+CONNECTION_RECHECK_RATE_SHARE = env.float("CONNECTION_RECHECK_RATE_SHARE", default=0.9)
+# Upper bound on re-check tests per second per exchange, whatever the exchange allows.
+CONNECTION_RECHECK_MAX_RATE = env.float("CONNECTION_RECHECK_MAX_RATE", default=50.0)
+# The public address of the site, for links in emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+CELERY_BEAT_SCHEDULE = {
+    "schedule-rechecks": {
+        "task": "connections.tasks.connections_schedule_rechecks",
+        "schedule": float(CONNECTION_RECHECK_SCHEDULE_PERIOD),
+    },
+    "reap-stale-tests": {
+        "task": "connections.tasks.connections_reap_stale_tests",
+        "schedule": 60.0,
+    },
+}
 
 # --- Logging -------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

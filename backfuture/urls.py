@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("language/", user_views.set_language, name="set_language"),
     path("account/", user_views.account, name="account"),
+    path("connections/", include("connections.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -40,9 +40,12 @@ def alice_client(client, alice):
 
 
 @pytest.fixture
-def bob_client(client, bob):
-    client.force_login(bob)
-    return client
+def bob_client(bob):
+    from django.test import Client
+
+    other = Client()  # not the shared `client`: tests may use alice_client alongside
+    other.force_login(bob)
+    return other
 
 
 def services_required() -> bool:

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import unicodedata
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from connections.exchanges import registry
+from connections.exchanges.base import CheckName
+from connections.models import Market
+
+MALFORMED = {
+    "api_key": _(
+        "This does not look like a %(exchange)s API key. Copy it again from the exchange's API "
+        "management page, without spaces or line breaks."
+    ),
+    "api_secret": _(
+        "This does not look like a %(exchange)s secret key. Copy it again; the exchange shows it "
+        "only once, so you may have to create a new key."
+    ),
+    "passphrase": _(
+        "The passphrase cannot be empty or start or end with a space. It is the one you chose "
+        "when you created the key on %(exchange)s."
+    ),
+}
+
+
+def clean_name(value: str) -> str:
+    name = " ".join(value.split())
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in name):
+        raise forms.ValidationError(_("The name cannot contain control characters."))
+    if not name:
+        raise forms.ValidationError(_("Give the connection a name."))
+    return name
+
+
+class SecretInput(forms.PasswordInput):
+    """A password input that never re-renders a submitted value, even on a form error."""
+
+    def __init__(self, attrs=None):
+        base = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+        super().__init__(attrs={**base, **(attrs or {})}, render_value=False)
+
+
+class CredentialsMixin:
+    """Key, secret, passphrase and the withdrawal confirmation for one exchange."""
+
+    spec: registry.ExchangeSpec
+
+    def add_credential_fields(self) -> None:
+        self.fields["api_key"] = forms.CharField(
+            label=_("API key"),
+            max_length=200,
+            widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        )
+        self.fields["api_secret"] = forms.CharField(
+            label=_("Secret key"),
+            max_length=300,
+            widget=SecretInput(),
+            help_text=_("Encrypted as soon as you save. It is never shown again, to anyone."),
+        )
+        if self.spec.needs_passphrase:
+            self.fields["passphrase"] = forms.CharField(
+                label=_("API passphrase"),
+                max_length=128,
+                strip=False,
+                widget=SecretInput(),
+                help_text=_("The passphrase you chose when you created the key on the exchange."),
+            )
+        if CheckName.WITHDRAWAL not in self.spec.verifies:
+            self.fields["withdrawal_off_confirmed"] = forms.BooleanField(
+                label=_("I confirm that withdrawal is disabled on this API key."),
+                help_text=_(
+                    "%(exchange)s's API cannot tell whether a key may withdraw, so we rely on "
+                    "your confirmation. Never give a trading bot withdrawal permission."
+                )
+                % {"exchange": self.spec.label},
+                required=True,
+                error_messages={
+                    "required": _("Confirm that withdrawal is disabled on this key to continue.")
+                },
+            )
+
+    def clean_credentials(self, cleaned_data: dict) -> dict:
+        for field in ("api_key", "api_secret"):
+            value = cleaned_data.get(field)
+            if value is not None:
+                # Pasting often brings a trailing newline or space; the exchange never does.
+                cleaned_data[field] = value.strip()
+        passphrase = cleaned_data.get("passphrase", "")
+        problems = self.spec.validate(
+            cleaned_data.get("api_key", ""), cleaned_data.get("api_secret", ""), passphrase or ""
+        )
+        for field, problem in problems.items():
+            if field not in self.fields or self.has_error(field):
+                continue
+            if problem == "malformed":
+                self.add_error(field, MALFORMED[field] % {"exchange": self.spec.label})
+            else:
+                self.add_error(field, forms.Field.default_error_messages["required"])
+        return cleaned_data
+
+
+class ConnectionCreateForm(CredentialsMixin, forms.Form):
+    name = forms.CharField(
+        label=_("Connection name"),
+        max_length=80,
+        help_text=_("A clear name helps when you have several exchanges, accounts or strategies."),
+    )
+    market = forms.ChoiceField(label=_("Market"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, spec: registry.ExchangeSpec, **kwargs):
+        self.spec = spec
+        super().__init__(*args, **kwargs)
+        self.fields["market"].choices = [(m.value, Market(m.value).label) for m in spec.markets]
+        self.fields["market"].initial = spec.markets[0].value
+        self.add_credential_fields()
+
+    def clean_name(self) -> str:
+        return clean_name(self.cleaned_data["name"])
+
+    def clean(self):
+        return self.clean_credentials(super().clean())
+
+
+class ReplaceKeyForm(CredentialsMixin, forms.Form):
+    def __init__(self, *args, spec: registry.ExchangeSpec, **kwargs):
+        self.spec = spec
+        super().__init__(*args, **kwargs)
+        self.add_credential_fields()
+
+    def clean(self):
+        return self.clean_credentials(super().clean())
+
+
+class RenameForm(forms.Form):
+    name = forms.CharField(label=_("Connection name"), max_length=80)
+
+    def clean_name(self) -> str:
+        return clean_name(self.cleaned_data["name"])

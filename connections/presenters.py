@@ -1,0 +1,69 @@
+"""Turn stored, language-neutral test results into text for the active language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils.translation import gettext_lazy as _
+
+from connections.exchanges import problems, registry
+from connections.exchanges.base import CheckReport
+
+OUTCOME_MARKS = {"ok": "✓", "failed": "✗", "warning": "!", "not_verifiable": "?", "skipped": "–"}
+
+# MEXC: "API keys not linked to an IP address expire after 90 days" (exchanges.md §3.2).
+MEXC_UNBOUND_KEY_DAYS = 90
+
+
+@dataclass
+class CheckRow:
+    name: str
+    label: str
+    outcome: str
+    outcome_label: str
+    mark: str
+    detail: str
+    latency_ms: int | None
+
+
+def exchange_label(slug: str) -> str:
+    try:
+        spec = registry.get(slug)
+    except registry.UnknownExchange:
+        return slug
+    return str(_("Demo exchange (paper account)")) if spec.is_demo else spec.label
+
+
+def report_rows(report: dict | None) -> list[CheckRow]:
+    if not report:
+        return []
+    parsed = CheckReport.from_dict(report)
+    return [
+        CheckRow(
+            name=str(check.name),
+            label=problems.check_label(check.name),
+            outcome=str(check.outcome),
+            outcome_label=problems.outcome_label(check.outcome),
+            mark=OUTCOME_MARKS.get(str(check.outcome), "?"),
+            detail=problems.check_detail(check.code, check.params),
+            latency_ms=check.latency_ms,
+        )
+        for check in parsed.checks
+    ]
+
+
+def problem(category: str):
+    return problems.problem_for(category) if category else None
+
+
+def unbound_key_expiry(connection):
+    """For MEXC keys without an IP link: the latest date the key can still work.
+
+    The key was created before it was added here, so 90 days after it was added (or replaced)
+    is an upper bound, not the exact date.
+    """
+    if connection.exchange != "mexc" or connection.ip_restricted:
+        return None
+    added = connection.key_replaced_at or connection.created_at
+    return added + timedelta(days=MEXC_UNBOUND_KEY_DAYS)

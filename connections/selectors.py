@@ -1,0 +1,22 @@
+"""Reads of connections. Every read that depends on who is asking is scoped here."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from connections.models import Connection, ConnectionCheck
+
+
+def connection_list(*, user) -> QuerySet[Connection]:
+    # Encrypted columns are never needed to list or show a connection.
+    return Connection.objects.filter(owner=user).defer("api_key", "api_secret", "passphrase")
+
+
+def connection_get(*, user, pk: int) -> Connection:
+    """The user's connection, or 404 (also for another user's connection: no existence leak)."""
+    return get_object_or_404(connection_list(user=user), pk=pk)
+
+
+def connection_checks(*, connection: Connection, limit: int = 20) -> QuerySet[ConnectionCheck]:
+    return connection.checks.select_related("requested_by").defer("report")[:limit]

@@ -1,0 +1,500 @@
+"""Writes and state transitions of connections. The only place that changes them."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from backfuture.fields import fingerprint, reveal
+from connections.exchanges import registry
+from connections.exchanges.base import (
+    CheckReport,
+    Credentials,
+    ExchangeError,
+    failed_report,
+)
+from connections.exchanges.base import Market as ExchangeMarket
+from connections.models import (
+    CheckState,
+    CheckTrigger,
+    Connection,
+    ConnectionCheck,
+    ConnectionStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def mask_key(api_key: str) -> str:
+    """First 4 and last 4 characters; shorter keys show less so most of the key stays hidden."""
+    if len(api_key) >= 12:
+        return f"{api_key[:4]}…{api_key[-4:]}"
+    return f"{api_key[:2]}…"
+
+
+def _duplicate_key_error() -> ValidationError:
+    return ValidationError(
+        _(
+            "This API key is already used by another connection. Create a separate key on the "
+            "exchange for each connection."
+        ),
+        code="duplicate_key",
+    )
+
+
+@sensitive_variables("api_key", "api_secret", "passphrase")
+def connection_create(
+    *,
+    owner,
+    name: str,
+    exchange: str,
+    market: str,
+    api_key: str,
+    api_secret: str,
+    passphrase: str = "",
+    withdrawal_off_confirmed: bool = False,
+) -> Connection:
+    key_fingerprint = fingerprint(api_key)
+    if Connection.objects.filter(key_fingerprint=key_fingerprint).exists():
+        raise _duplicate_key_error()
+    connection = Connection(
+        owner=owner,
+        name=name,
+        exchange=exchange,
+        market=market,
+        api_key=api_key,
+        api_secret=api_secret,
+        passphrase=passphrase or None,
+        key_hint=mask_key(api_key),
+        key_fingerprint=key_fingerprint,
+        withdrawal_off_confirmed=withdrawal_off_confirmed,
+    )
+    try:
+        with transaction.atomic():
+            connection.save()
+    except IntegrityError as exc:
+        # Two requests with the same key can both pass the exists() check; the unique
+        # constraints decide, and the loser gets the same clear message.
+        if Connection.objects.filter(key_fingerprint=key_fingerprint).exists():
+            raise _duplicate_key_error() from None
+        raise ValidationError(
+            _("You already have a connection with this name."), code="duplicate_name"
+        ) from exc
+    from connections import audit
+
+    audit.record(connection, "connection_created", actor=owner)
+    logger.info("connection %s created (%s/%s)", connection.pk, exchange, market)
+    return connection
+
+
+def connection_rename(*, connection: Connection, name: str, actor) -> Connection:
+    old_name = connection.name
+    if old_name == name:
+        return connection
+    connection.name = name
+    try:
+        with transaction.atomic():
+            connection.save(update_fields=["name", "updated_at"])
+    except IntegrityError:
+        connection.name = old_name
+        raise ValidationError(
+            _("You already have a connection with this name."), code="duplicate_name"
+        ) from None
+    from connections import audit
+
+    audit.record(connection, "connection_renamed", actor=actor, data={"from": old_name, "to": name})
+    return connection
+
+
+@sensitive_variables("api_key", "api_secret", "passphrase")
+def connection_replace_key(
+    *,
+    connection: Connection,
+    api_key: str,
+    api_secret: str,
+    passphrase: str = "",
+    withdrawal_off_confirmed: bool = False,
+    actor,
+) -> Connection:
+    """Swap the key in place: name and strategies stay, every earlier test result is void."""
+    key_fingerprint = fingerprint(api_key)
+    if (
+        Connection.objects.filter(key_fingerprint=key_fingerprint)
+        .exclude(pk=connection.pk)
+        .exists()
+    ):
+        raise _duplicate_key_error()
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        locked.api_key = api_key
+        locked.api_secret = api_secret
+        locked.passphrase = passphrase or None
+        locked.key_hint = mask_key(api_key)
+        locked.key_fingerprint = key_fingerprint
+        locked.withdrawal_off_confirmed = withdrawal_off_confirmed
+        # A test in flight was of the old key: clearing current_check makes its result stale.
+        locked.status = ConnectionStatus.UNTESTED
+        locked.current_check = None
+        locked.testing_since = None
+        locked.problem_category = ""
+        locked.problem_message = ""
+        locked.reported_ip = None
+        locked.permissions = []
+        locked.ip_restricted = None
+        locked.key_expires_at = None
+        locked.clock_skew_ms = None
+        locked.failing_since = None
+        locked.key_replaced_at = now
+        try:
+            with transaction.atomic():
+                locked.save()
+        except IntegrityError:
+            raise _duplicate_key_error() from None
+        from connections import audit
+        from strategies.services import strategies_pause_for_connection
+
+        strategies_pause_for_connection(connection=locked, reason="key_replaced")
+        audit.record(locked, "key_replaced", actor=actor)
+    return locked
+
+
+def connection_delete(*, connection: Connection, actor) -> None:
+    """Delete the connection and its strategies; the encrypted values are overwritten first."""
+    from connections import audit
+
+    with transaction.atomic():
+        audit.record(connection, "connection_deleted", actor=actor, data={"name": connection.name})
+        # Overwrite before deleting so no code path between here and the DELETE (signals,
+        # cascades, a failing constraint) can still read the secrets.
+        Connection.objects.filter(pk=connection.pk).update(
+            api_key="", api_secret="", passphrase=None, current_check=None
+        )
+        Connection.objects.filter(pk=connection.pk).delete()
+
+
+# --- Connection tests ------------------------------------------------------------------------
+
+
+class CheckNotStarted(Exception):
+    """A test was not started; `reason` says why ("in_flight", "cooldown" or "queue_down")."""
+
+    def __init__(self, reason: str, *, retry_in: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_in = retry_in
+
+
+def _enqueue_check(check_id: int) -> None:
+    from connections.tasks import connection_check
+
+    # Bounded publish retries: with the broker down the user hears about it in seconds
+    # instead of the request hanging on kombu's default retry policy.
+    connection_check.apply_async(
+        args=[check_id],
+        retry=True,
+        retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
+    )
+
+
+def connection_request_check(
+    *,
+    connection: Connection,
+    trigger: str,
+    requested_by=None,
+    countdown: float | None = None,
+    enqueue: bool = True,
+) -> ConnectionCheck:
+    """Start a test: lock the row, mark it `testing`, record the check, enqueue on commit.
+
+    Only the check id goes through the broker. A test already in flight is not started twice;
+    tests a person asks for have a short per-connection cooldown so nobody hammers the
+    exchange.
+    """
+    from connections import audit
+
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        if locked.status == ConnectionStatus.TESTING:
+            raise CheckNotStarted("in_flight")
+        if trigger != CheckTrigger.SCHEDULE:
+            last = locked.checks.order_by("-created_at").values_list("created_at", flat=True)
+            last_at = last.first()
+            cooldown = timedelta(seconds=settings.CONNECTION_TEST_COOLDOWN)
+            if last_at and now - last_at < cooldown:
+                wait = int((cooldown - (now - last_at)).total_seconds()) + 1
+                raise CheckNotStarted("cooldown", retry_in=wait)
+        previous_status = locked.status
+        check = ConnectionCheck.objects.create(
+            connection=locked, trigger=trigger, requested_by=requested_by
+        )
+        locked.status = ConnectionStatus.TESTING
+        locked.current_check = check
+        locked.testing_since = now
+        locked.save(update_fields=["status", "current_check", "testing_since", "updated_at"])
+        audit.record(
+            locked,
+            "test_requested",
+            actor=requested_by,
+            data={"trigger": trigger, "check": check.pk},
+        )
+
+        def enqueue_on_commit() -> None:
+            try:
+                if countdown:
+                    from connections.tasks import connection_check
+
+                    connection_check.apply_async(args=[check.pk], countdown=countdown)
+                else:
+                    _enqueue_check(check.pk)
+            except Exception:
+                logger.exception("could not enqueue connection test %s", check.pk)
+                _undo_check_request(check_id=check.pk, previous_status=previous_status)
+                raise CheckNotStarted("queue_down") from None
+
+        if enqueue:
+            transaction.on_commit(enqueue_on_commit)
+    return check
+
+
+def _undo_check_request(*, check_id: int, previous_status: str) -> None:
+    """The broker refused the task: put the connection back as it was, keep the check row."""
+    with transaction.atomic():
+        Connection.objects.filter(
+            current_check_id=check_id, status=ConnectionStatus.TESTING
+        ).update(status=previous_status, testing_since=None, updated_at=timezone.now())
+        ConnectionCheck.objects.filter(pk=check_id).update(
+            state=CheckState.FINISHED, message="queue_unavailable", finished_at=timezone.now()
+        )
+
+
+def connection_start_check(*, check_id: int) -> Credentials | None:
+    """Worker side: mark the check running and hand back decrypted credentials.
+
+    Returns None when the check is stale (superseded by a newer test or a key replacement,
+    or already finished): the worker then does nothing.
+    """
+    now = timezone.now()
+    updated = ConnectionCheck.objects.filter(
+        pk=check_id,
+        state__in=[CheckState.QUEUED, CheckState.RUNNING],
+        connection__current_check_id=check_id,
+    ).update(
+        state=CheckState.RUNNING, started_at=Coalesce("started_at", now), attempts=F("attempts") + 1
+    )
+    if not updated:
+        return None
+    connection = Connection.objects.only("api_key", "api_secret", "passphrase").get(
+        current_check_id=check_id
+    )
+    return Credentials(
+        api_key=reveal(connection.api_key) or "",
+        api_secret=reveal(connection.api_secret) or "",
+        passphrase=reveal(connection.passphrase) or "",
+    )
+
+
+def connection_run_check(*, check_id: int) -> str:
+    """Run the exchange client for a check and record its report.
+
+    Returns "stale" or the verdict. Temporary exchange errors propagate so the task can retry.
+    """
+    check = ConnectionCheck.objects.select_related("connection").get(pk=check_id)
+    credentials = connection_start_check(check_id=check_id)
+    if credentials is None:
+        return "stale"
+    connection = check.connection
+    client = registry.build_client(
+        connection.exchange,
+        settings.EXCHANGE_URLS,
+        connect_timeout=settings.EXCHANGE_CONNECT_TIMEOUT,
+        read_timeout=settings.EXCHANGE_READ_TIMEOUT,
+        budget=settings.EXCHANGE_TEST_BUDGET,
+    )
+    report = client.run_checks(credentials, ExchangeMarket(connection.market))
+    del credentials
+    recorded = connection_record_report(check_id=check_id, report=report)
+    return report.verdict if recorded else "stale"
+
+
+def connection_record_error(*, check_id: int, error: ExchangeError) -> bool:
+    """A test ended in an error after its retries: record it as a failed report."""
+    check = ConnectionCheck.objects.select_related("connection").get(pk=check_id)
+    report = failed_report(
+        check.connection.exchange, ExchangeMarket(check.connection.market), error
+    )
+    return connection_record_report(check_id=check_id, report=report)
+
+
+def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
+    """Write a test's result, guarded by the check id. Returns False for a stale result.
+
+    A stale or duplicate run (a newer test started, the key was replaced, the reaper already
+    closed it, or the same task ran twice) can never overwrite a newer result.
+    """
+    from connections import audit
+    from strategies.services import strategies_pause_for_connection
+
+    now = timezone.now()
+    with transaction.atomic():
+        check = ConnectionCheck.objects.select_for_update().get(pk=check_id)
+        connection = Connection.objects.select_for_update().get(pk=check.connection_id)
+        if check.state == CheckState.FINISHED or connection.current_check_id != check.pk:
+            if check.state != CheckState.FINISHED:
+                check.state = CheckState.SUPERSEDED
+                check.finished_at = now
+                check.save(update_fields=["state", "finished_at"])
+            return False
+
+        data = report.to_dict()
+        failed = report.verdict != "online"
+        category = str(report.category) if failed and report.category else ""
+        check.state = CheckState.FINISHED
+        check.verdict = "failed" if failed else "online"
+        check.category = category
+        check.message = report.message
+        check.report = data
+        check.finished_at = now
+        check.save(
+            update_fields=["state", "verdict", "category", "message", "report", "finished_at"]
+        )
+
+        newly_failed = failed and connection.failing_since is None
+        connection.status = ConnectionStatus.FAILED if failed else ConnectionStatus.ONLINE
+        connection.problem_category = category
+        connection.problem_message = report.message if failed else ""
+        connection.reported_ip = report.reported_ip if failed else None
+        connection.permissions = list(report.permissions)
+        connection.ip_restricted = report.ip_restricted
+        connection.key_expires_at = report.key_expires_at
+        connection.clock_skew_ms = report.clock_skew_ms
+        connection.last_report = data
+        connection.last_tested_at = now
+        connection.testing_since = None
+        if failed:
+            connection.failing_since = connection.failing_since or now
+        else:
+            connection.failing_since = None
+            connection.last_online_at = now
+        connection.save()
+        audit.record(
+            connection,
+            "test_finished",
+            actor=None,
+            data={"check": check.pk, "verdict": check.verdict, "category": category},
+        )
+        if failed:
+            strategies_pause_for_connection(connection=connection, reason="connection_failed")
+        if newly_failed:
+            transaction.on_commit(lambda: notify_connection_failed(connection_id=connection.pk))
+    return True
+
+
+def notify_connection_failed(*, connection_id: int) -> None:
+    """Email the owner once per transition to failed, in their language."""
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils import translation
+
+    from connections import presenters
+
+    connection = Connection.objects.select_related("owner").get(pk=connection_id)
+    owner = connection.owner
+    with translation.override(owner.language or settings.LANGUAGE_CODE):
+        context = {
+            "connection": connection,
+            "problem": presenters.problem(connection.problem_category),
+            "url": settings.SITE_URL.rstrip("/")
+            + reverse("connections:detail", args=[connection.pk]),
+            "paused": connection.strategies.filter(pause_reason="connection_failed").count(),
+        }
+        subject = _("Connection “%(name)s” failed its test") % {"name": connection.name}
+        body = render_to_string("connections/email/connection_failed.txt", context)
+    try:
+        send_mail(subject, body, None, [owner.email])
+    except Exception:
+        # The status page already shows the failure; a mail outage must not undo it.
+        logger.exception("could not email the owner of connection %s", connection_id)
+
+
+def connections_reap_stale_tests() -> int:
+    """Fail tests stuck in `testing` (a worker died): nothing stays `testing` forever."""
+    from connections import audit
+    from strategies.services import strategies_pause_for_connection
+
+    cutoff = timezone.now() - timedelta(seconds=settings.CONNECTION_TEST_REAP_AFTER)
+    reaped = 0
+    stuck = Connection.objects.filter(
+        status=ConnectionStatus.TESTING, testing_since__lt=cutoff
+    ).values_list("pk", flat=True)
+    for pk in stuck:
+        with transaction.atomic():
+            connection = Connection.objects.select_for_update().get(pk=pk)
+            if connection.status != ConnectionStatus.TESTING or connection.testing_since >= cutoff:
+                continue
+            now = timezone.now()
+            ConnectionCheck.objects.filter(pk=connection.current_check_id).update(
+                state=CheckState.FINISHED, verdict="failed", message="interrupted", finished_at=now
+            )
+            connection.status = ConnectionStatus.FAILED
+            connection.problem_category = ""
+            connection.problem_message = "interrupted"
+            connection.testing_since = None
+            connection.last_tested_at = now
+            connection.failing_since = connection.failing_since or now
+            connection.save()
+            audit.record(
+                connection, "test_finished", data={"verdict": "failed", "interrupted": True}
+            )
+            strategies_pause_for_connection(connection=connection, reason="connection_failed")
+            reaped += 1
+    if reaped:
+        logger.warning("reaped %s connection tests stuck in testing", reaped)
+    return reaped
+
+
+def connections_schedule_rechecks(*, now=None) -> int:
+    """Re-test online connections whose last test is older than the re-check interval.
+
+    Each exchange gets at most what its documented rate limits allow over one scheduling period
+    (the rest wait for the next run), and start times are spread with jitter across the period
+    so a fleet never hits an exchange at once.
+    """
+    now = now or timezone.now()
+    period = settings.CONNECTION_RECHECK_SCHEDULE_PERIOD
+    due_before = now - timedelta(seconds=settings.CONNECTION_RECHECK_INTERVAL)
+    scheduled = 0
+    for spec in registry.all_specs(include_demo=True):
+        per_second = min(spec.tests_per_second(), settings.CONNECTION_RECHECK_MAX_RATE)
+        budget = max(1, int(per_second * period * settings.CONNECTION_RECHECK_RATE_SHARE))
+        due = list(
+            Connection.objects.filter(
+                exchange=spec.slug, status=ConnectionStatus.ONLINE, last_tested_at__lt=due_before
+            )
+            .order_by("last_tested_at")
+            .values_list("pk", flat=True)[:budget]
+        )
+        for index, pk in enumerate(due):
+            # Evenly spaced over the period at the allowed rate, plus jitter within one slot.
+            slot = period / max(len(due), 1)
+            countdown = index * slot + random.uniform(0, slot)
+            try:
+                connection_request_check(
+                    connection=Connection(pk=pk), trigger=CheckTrigger.SCHEDULE, countdown=countdown
+                )
+            except CheckNotStarted:
+                continue
+            scheduled += 1
+    return scheduled

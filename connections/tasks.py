@@ -1,0 +1,61 @@
+"""Celery tasks: thin wrappers that take ids and call one service."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from connections import services
+from connections.exchanges.base import Category, TemporaryExchangeError
+
+logger = logging.getLogger(__name__)
+
+
+def retry_delay(retries: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter, never sooner than the exchange's Retry-After."""
+    base = settings.CONNECTION_TEST_RETRY_BASE * (2**retries)
+    delay = random.uniform(base / 2, base)
+    return max(delay, retry_after or 0)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=settings.CONNECTION_TEST_RETRIES,
+    soft_time_limit=settings.CONNECTION_TEST_SOFT_TIME_LIMIT,
+    time_limit=settings.CONNECTION_TEST_TIME_LIMIT,
+    ignore_result=True,
+)
+def connection_check(self, check_id: int) -> str:
+    """Test one connection. Only temporary exchange errors are retried."""
+    try:
+        return services.connection_run_check(check_id=check_id)
+    except TemporaryExchangeError as error:
+        if self.request.retries < self.max_retries:
+            logger.info("connection test %s: temporary error, retrying", check_id)
+            raise self.retry(
+                countdown=retry_delay(self.request.retries, error.retry_after)
+            ) from None
+        services.connection_record_error(check_id=check_id, error=error)
+        return "failed"
+    except SoftTimeLimitExceeded:
+        error = TemporaryExchangeError(
+            Category.EXCHANGE_UNAVAILABLE,
+            "The test took longer than its time limit and was stopped.",
+        )
+        services.connection_record_error(check_id=check_id, error=error)
+        return "failed"
+
+
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
+def connections_reap_stale_tests() -> int:
+    return services.connections_reap_stale_tests()
+
+
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
+def connections_schedule_rechecks() -> int:
+    return services.connections_schedule_rechecks()

@@ -1,0 +1,277 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from connections import guides, presenters, selectors, services
+from connections.exchanges import registry
+from connections.forms import ConnectionCreateForm, RenameForm, ReplaceKeyForm
+
+SECRET_FIELDS = ("api_key", "api_secret", "passphrase")
+
+
+def _available_specs() -> list[registry.ExchangeSpec]:
+    return registry.all_specs(include_demo=settings.DEMO_EXCHANGE_ENABLED)
+
+
+def _spec_or_none(slug: str | None) -> registry.ExchangeSpec | None:
+    return next((spec for spec in _available_specs() if spec.slug == slug), None)
+
+
+def _guide_context(spec: registry.ExchangeSpec | None) -> dict:
+    return {
+        "steps": guides.GENERAL_STEPS,
+        "permissions": guides.PERMISSIONS,
+        "hints": guides.EXCHANGE_HINTS.get(spec.slug, []) if spec else [],
+        "name_suggestions": guides.NAME_SUGGESTIONS,
+        "egress_ips": settings.EXCHANGE_EGRESS_IPS,
+    }
+
+
+def _apply_service_error(form, error: ValidationError) -> None:
+    field = "name" if error.code == "duplicate_name" and "name" in form.fields else "api_key"
+    form.add_error(field, error)
+
+
+@login_required
+@require_GET
+def connection_list(request: HttpRequest) -> HttpResponse:
+    context = {"connections": selectors.connection_list(user=request.user)}
+    template = "connections/list.html"
+    if request.htmx:
+        template += "#connection-table"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters(*SECRET_FIELDS)
+def connection_new(request: HttpRequest) -> HttpResponse:
+    slug = request.POST.get("exchange") or request.GET.get("exchange")
+    spec = _spec_or_none(slug)
+    if spec is None:
+        if request.method == "POST":
+            messages.error(request, _("Choose an exchange first."))
+        context = {
+            "specs": [(s, presenters.exchange_label(s.slug)) for s in _available_specs()],
+            **_guide_context(None),
+        }
+        return render(request, "connections/new_pick.html", context, status=400 if slug else 200)
+
+    form = ConnectionCreateForm(request.POST or None, spec=spec)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            connection = services.connection_create(
+                owner=request.user,
+                name=data["name"],
+                exchange=spec.slug,
+                market=data["market"],
+                api_key=data["api_key"],
+                api_secret=data["api_secret"],
+                passphrase=data.get("passphrase", ""),
+                withdrawal_off_confirmed=data.get("withdrawal_off_confirmed", False),
+            )
+        except ValidationError as error:
+            _apply_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Connection saved. Its secrets are encrypted and will not be shown again. "
+                    "Run the connection test next."
+                ),
+            )
+            return redirect("connections:detail", pk=connection.pk)
+    context = {
+        "form": form,
+        "spec": spec,
+        "exchange_label": presenters.exchange_label(spec.slug),
+        **_guide_context(spec),
+    }
+    template = "connections/new.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#connection-form"
+    status = 400 if request.method == "POST" else 200
+    return render(request, template, context, status=status)
+
+
+def _detail_context(request: HttpRequest, connection) -> dict:
+    return {
+        "connection": connection,
+        "exchange_label": presenters.exchange_label(connection.exchange),
+        "rows": presenters.report_rows(connection.last_report),
+        "problem": presenters.problem(connection.problem_category),
+        "egress_ips": settings.EXCHANGE_EGRESS_IPS,
+        "unbound_key_expiry": presenters.unbound_key_expiry(connection),
+        "checks": selectors.connection_checks(connection=connection),
+        "rename_form": RenameForm(initial={"name": connection.name}),
+    }
+
+
+@login_required
+@require_GET
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(user=request.user, pk=pk)
+    template = "connections/detail.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#connection-body"
+    return render(request, template, _detail_context(request, connection))
+
+
+@login_required
+@require_POST
+def connection_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(user=request.user, pk=pk)
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        try:
+            services.connection_rename(
+                connection=connection, name=form.cleaned_data["name"], actor=request.user
+            )
+        except ValidationError as error:
+            form.add_error("name", error)
+    if form.errors:
+        context = {**_detail_context(request, connection), "rename_form": form}
+        template = "connections/detail.html"
+        if request.htmx:
+            template += "#rename-form"
+        return render(request, template, context, status=400)
+    if request.htmx:
+        context = _detail_context(request, connection)
+        return render(request, "connections/detail.html#rename-form", context)
+    messages.success(request, _("Connection renamed."))
+    return redirect("connections:detail", pk=connection.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters(*SECRET_FIELDS)
+def connection_replace_key(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(user=request.user, pk=pk)
+    try:
+        spec = registry.get(connection.exchange)
+    except registry.UnknownExchange:
+        raise Http404 from None
+    form = ReplaceKeyForm(request.POST or None, spec=spec)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.connection_replace_key(
+                connection=connection,
+                api_key=data["api_key"],
+                api_secret=data["api_secret"],
+                passphrase=data.get("passphrase", ""),
+                withdrawal_off_confirmed=data.get("withdrawal_off_confirmed", False),
+                actor=request.user,
+            )
+        except ValidationError as error:
+            form.add_error("api_key", error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Key replaced. The connection is untested and its strategies are paused until "
+                    "a new test passes."
+                ),
+            )
+            return redirect("connections:detail", pk=connection.pk)
+    context = {
+        "connection": connection,
+        "form": form,
+        "spec": spec,
+        "exchange_label": presenters.exchange_label(spec.slug),
+        **_guide_context(spec),
+    }
+    template = "connections/replace_key.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#replace-form"
+    return render(request, template, context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(user=request.user, pk=pk)
+    if request.method == "POST":
+        name = connection.name
+        services.connection_delete(connection=connection, actor=request.user)
+        messages.success(
+            request,
+            _(
+                "Connection \u201c%(name)s\u201d deleted and its secrets wiped. Delete the API key "
+                "on the exchange too, so it can never be used again."
+            )
+            % {"name": name},
+        )
+        response = redirect("connections:list")
+        if request.htmx:
+            response["HX-Redirect"] = response["Location"]
+        return response
+    context = {
+        "connection": connection,
+        "exchange_label": presenters.exchange_label(connection.exchange),
+        "strategies": connection.strategies.all(),
+    }
+    template = "connections/delete.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#delete-confirm"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def connection_test(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(user=request.user, pk=pk)
+    status = 200
+    try:
+        services.connection_request_check(
+            connection=connection, trigger="user", requested_by=request.user
+        )
+    except services.CheckNotStarted as refused:
+        status = 503 if refused.reason == "queue_down" else 409
+        if refused.reason == "in_flight":
+            messages.info(request, _("A test of this connection is already running."))
+        elif refused.reason == "cooldown":
+            messages.warning(
+                request,
+                _("Please wait %(seconds)s seconds before testing this connection again.")
+                % {"seconds": refused.retry_in},
+            )
+        else:
+            messages.error(
+                request,
+                _(
+                    "The test could not be started because our task queue is unavailable. "
+                    "Nothing was changed; please try again in a minute."
+                ),
+            )
+    if request.htmx:
+        connection.refresh_from_db()
+        return render(
+            request,
+            "connections/detail.html#connection-body",
+            _detail_context(request, connection),
+            status=status,
+        )
+    return redirect("connections:detail", pk=pk)
+
+
+@login_required
+@require_GET
+def connection_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The status badge; polled while a test runs. A final status answers 286: stop polling."""
+    connection = selectors.connection_get(user=request.user, pk=pk)
+    response = render(request, "connections/_status.html", {"connection": connection})
+    if connection.is_final:
+        response.status_code = 286
+        # Lets the detail page reload its report once the test is done.
+        response["HX-Trigger"] = f"connection-tested-{connection.pk}"
+    return response

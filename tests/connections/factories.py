@@ -8,6 +8,7 @@ from connections import services
 
 _counter = itertools.count(1)
 
+
 # Realistic-looking but fake credentials, unique per call.
 def mexc_key() -> str:
     return f"mx0vgl{next(_counter):012d}"
@@ -24,7 +25,11 @@ def kucoin_key() -> str:
 def make_connection(owner, *, exchange="mexc", market="spot", name=None, **overrides):
     n = next(_counter)
     if exchange == "kucoin":
-        defaults = {"api_key": kucoin_key(), "api_secret": KUCOIN_SECRET, "passphrase": "pass phrase 1"}
+        defaults = {
+            "api_key": kucoin_key(),
+            "api_secret": KUCOIN_SECRET,
+            "passphrase": "pass phrase 1",
+        }
     elif exchange == "demo":
         defaults = {"api_key": f"demo-key-{n}", "api_secret": "demo-secret"}
     else:

@@ -46,7 +46,9 @@ def test_sealed_value_never_shows_in_repr_or_str(alice):
 
 def test_rotation_keeps_every_value(alice, settings):
     settings.FIELD_ENCRYPTION_KEYS = [K1]
-    conns = [make_connection(alice, exchange="kucoin", passphrase=f"{SECRET}-{i}") for i in range(7)]
+    conns = [
+        make_connection(alice, exchange="kucoin", passphrase=f"{SECRET}-{i}") for i in range(7)
+    ]
     settings.FIELD_ENCRYPTION_KEYS = [K2, K1]
     assert all(
         reveal(Connection.objects.get(pk=c.pk).passphrase) == f"{SECRET}-{i}"
@@ -90,7 +92,9 @@ def test_system_check_validates_keys(settings):
     assert [m.id for m in check_encryption_keys()] == ["backfuture.W001"]
     settings.FIELD_ENCRYPTION_KEYS = [K1]
     assert check_encryption_keys() == []
-    assert any(c.__name__ == "check_encryption_keys" for c in checks.registry.registry.registered_checks)
+    assert any(
+        c.__name__ == "check_encryption_keys" for c in checks.registry.registry.registered_checks
+    )
 
 
 def test_dumpdata_exports_ciphertext_only(alice, capsys):

@@ -84,7 +84,10 @@ def test_list_rejects_post(alice_client):
 
 def test_list_shows_only_own_connections(alice_client, bob):
     make_connection(bob, name="Bob Secret Connection")
-    assert "Bob Secret Connection" not in alice_client.get(reverse("connections:list")).content.decode()
+    assert (
+        "Bob Secret Connection"
+        not in alice_client.get(reverse("connections:list")).content.decode()
+    )
 
 
 def test_new_without_exchange_offers_the_exchanges_and_guide(alice_client, settings):
@@ -104,7 +107,9 @@ def test_new_form_for_kucoin_asks_for_passphrase_and_mexc_for_confirmation(alice
 
 
 def test_new_form_htmx_returns_only_the_form(alice_client):
-    html = alice_client.get(reverse("connections:new"), {"exchange": "mexc"}, **HTMX).content.decode()
+    html = alice_client.get(
+        reverse("connections:new"), {"exchange": "mexc"}, **HTMX
+    ).content.decode()
     assert html.lstrip().startswith('<section class="card" id="connection-form">')
 
 
@@ -185,7 +190,9 @@ def test_kucoin_passphrase_required(alice_client):
 
 def test_form_errors_never_echo_the_secret(alice_client):
     secret = "ffffeeeeddddccccbbbbaaaa99998888"
-    response = alice_client.post(reverse("connections:new"), mexc_form(api_key="bad", api_secret=secret))
+    response = alice_client.post(
+        reverse("connections:new"), mexc_form(api_key="bad", api_secret=secret)
+    )
     assert response.status_code == 400
     assert secret not in response.content.decode()
 
@@ -212,7 +219,9 @@ def test_rename(alice_client, conn):
 
 
 def test_rename_htmx_returns_the_form_partial(alice_client, conn):
-    response = alice_client.post(reverse("connections:rename", args=[conn.pk]), {"name": "New"}, **HTMX)
+    response = alice_client.post(
+        reverse("connections:rename", args=[conn.pk]), {"name": "New"}, **HTMX
+    )
     assert response.content.decode().lstrip().startswith('<form id="rename-form"')
 
 
@@ -285,12 +294,19 @@ def test_plaintext_secret_never_appears_in_any_response_of_the_flow(alice_client
     key, secret = mexc_key(), "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     responses = [alice_client.get(reverse("connections:new"), {"exchange": "mexc"})]
     responses.append(
-        alice_client.post(reverse("connections:new"), mexc_form(api_key=key, api_secret=secret), follow=True)
+        alice_client.post(
+            reverse("connections:new"), mexc_form(api_key=key, api_secret=secret), follow=True
+        )
     )
     conn = Connection.objects.get(owner=alice)
     for name in ("connections:list",):
         responses.append(alice_client.get(reverse(name)))
-    for name in ("connections:detail", "connections:replace_key", "connections:delete", "connections:status"):
+    for name in (
+        "connections:detail",
+        "connections:replace_key",
+        "connections:delete",
+        "connections:status",
+    ):
         responses.append(alice_client.get(reverse(name, args=[conn.pk])))
     new_secret = "00112233445566778899aabbccddeeff"
     responses.append(
@@ -316,7 +332,8 @@ def test_unused_keys_are_flagged(alice_client, conn):
     html = alice_client.get(reverse("connections:list")).content.decode()
     assert "Unused" in html
     Connection.objects.filter(pk=conn.pk).update(
-        created_at=timezone.now(), last_tested_at=timezone.now(),
+        created_at=timezone.now(),
+        last_tested_at=timezone.now(),
         failing_since=timezone.now() - timedelta(days=31),
     )
     assert Connection.objects.get(pk=conn.pk).is_unused

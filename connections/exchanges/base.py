@@ -1,0 +1,452 @@
+"""Shared types of the exchange clients: markets, outcomes, problem categories, the report.
+
+Plain Python: no Django models, no network. The report is language-neutral (codes and
+params); `problems.py` turns codes into translated text when a page renders them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+VERDICT_ONLINE = "online"
+VERDICT_FAILED = "failed"
+
+# Exchange messages end up on the status page and in the admin; keep them short.
+MESSAGE_MAX_CHARS = 300
+
+# Above this the check still passes (we sign with the corrected time) but the user is warned:
+# MEXC rejects requests more than 1 s ahead of its clock (exchanges.md §3.2), KuCoin beyond
+# 5 s (§2.2), so a drifting server clock is worth fixing at the source.
+CLOCK_SKEW_WARN_MS = 1000
+
+
+class Market(StrEnum):
+    SPOT = "spot"
+    FUTURES = "futures"
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    WARNING = "warning"
+    NOT_VERIFIABLE = "not_verifiable"
+    SKIPPED = "skipped"
+
+
+class Category(StrEnum):
+    INVALID_KEY = "invalid_key"
+    NO_TRADE_PERMISSION = "no_trade_permission"
+    FUTURES_NOT_PERMITTED = "futures_not_permitted"
+    IP_NOT_ALLOWED = "ip_not_allowed"
+    WITHDRAWAL_ENABLED = "withdrawal_enabled"
+    CLOCK_SKEW = "clock_skew"
+    ACCOUNT_RESTRICTED = "account_restricted"
+    EXCHANGE_UNAVAILABLE = "exchange_unavailable"
+
+    @property
+    def is_temporary(self) -> bool:
+        # Clock skew is permanent for the report: requests are already signed with the
+        # exchange's own time, so a skew rejection will not go away by retrying.
+        return self is Category.EXCHANGE_UNAVAILABLE
+
+
+class CheckName(StrEnum):
+    """The checks of a connection test, in the order they appear in a report."""
+
+    REACHABLE = "reachable"
+    CREDENTIALS = "credentials"
+    BALANCES = "balances"
+    TRADE_PERMISSION = "trade_permission"
+    FUTURES_PERMISSION = "futures_permission"
+    WITHDRAWAL = "withdrawal"
+    IP_RESTRICTION = "ip_restriction"
+    KEY_EXPIRY = "key_expiry"
+
+
+CHECK_ORDER: tuple[CheckName, ...] = tuple(CheckName)
+
+
+def mask_key(value: str) -> str:
+    """First 4 and last 4 characters, as the house style shows keys; short values fully hidden."""
+    if len(value) <= 8:
+        return "****"
+    return f"{value[:4]}…{value[-4:]}"
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """What the user pasted. Lives only in memory on the exchange call path."""
+
+    api_key: str
+    api_secret: str
+    passphrase: str = ""
+
+    def __repr__(self) -> str:
+        passphrase = "'***'" if self.passphrase else "''"
+        return (
+            f"Credentials(api_key={mask_key(self.api_key)!r}, api_secret='***', "
+            f"passphrase={passphrase})"
+        )
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        # Pickling is how objects travel through Celery or caches; secrets must never do that.
+        raise TypeError("Credentials cannot be serialised")
+
+    def scrub(self, text: str) -> str:
+        """Remove the secret and passphrase from text an exchange sent back (defence in depth)."""
+        for secret in (self.api_secret, self.passphrase):
+            if secret and secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+
+@dataclass
+class CheckResult:
+    name: CheckName
+    outcome: Outcome
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+    latency_ms: int | None = None
+    # The problem a failed check stands for; None for every other outcome.
+    category: Category | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name.value,
+            "outcome": self.outcome.value,
+            "code": self.code,
+            "params": dict(self.params),
+            "latency_ms": self.latency_ms,
+            "category": self.category.value if self.category else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        category = data.get("category")
+        return cls(
+            name=CheckName(data["name"]),
+            outcome=Outcome(data["outcome"]),
+            code=data.get("code", ""),
+            params=dict(data.get("params") or {}),
+            latency_ms=data.get("latency_ms"),
+            category=Category(category) if category else None,
+        )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass
+class CheckReport:
+    exchange: str
+    market: Market
+    checks: list[CheckResult] = field(default_factory=list)
+    verdict: str = VERDICT_FAILED
+    category: Category | None = None
+    message: str = ""
+    permissions: list[str] = field(default_factory=list)
+    raw_permissions: list[str] = field(default_factory=list)
+    ip_restricted: bool | None = None
+    reported_ip: str | None = None
+    key_expires_at: datetime | None = None
+    clock_skew_ms: int | None = None
+    balances: list[dict[str, str]] = field(default_factory=list)
+    latencies_ms: dict[str, int] = field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def is_online(self) -> bool:
+        return self.verdict == VERDICT_ONLINE
+
+    def check(self, name: CheckName | str) -> CheckResult | None:
+        for result in self.checks:
+            if result.name == name:
+                return result
+        return None
+
+    def free_balance(self, asset: str) -> Decimal | None:
+        """Spot: the free amount; futures: the available margin. None when the asset is absent."""
+        key = "available" if self.market == Market.FUTURES else "free"
+        for row in self.balances:
+            if row.get("asset", "").upper() == asset.upper():
+                try:
+                    return Decimal(row[key])
+                except (KeyError, InvalidOperation):
+                    return None
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exchange": self.exchange,
+            "market": self.market.value,
+            "checks": [c.to_dict() for c in self.checks],
+            "verdict": self.verdict,
+            "category": self.category.value if self.category else None,
+            "message": self.message,
+            "permissions": list(self.permissions),
+            "raw_permissions": list(self.raw_permissions),
+            "ip_restricted": self.ip_restricted,
+            "reported_ip": self.reported_ip,
+            "key_expires_at": _iso(self.key_expires_at),
+            "clock_skew_ms": self.clock_skew_ms,
+            "balances": [dict(row) for row in self.balances],
+            "latencies_ms": dict(self.latencies_ms),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+        category = data.get("category")
+        return cls(
+            exchange=data["exchange"],
+            market=Market(data["market"]),
+            checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
+            verdict=data.get("verdict", VERDICT_FAILED),
+            category=Category(category) if category else None,
+            message=data.get("message", ""),
+            permissions=list(data.get("permissions", [])),
+            raw_permissions=list(data.get("raw_permissions", [])),
+            ip_restricted=data.get("ip_restricted"),
+            reported_ip=data.get("reported_ip"),
+            key_expires_at=_parse_dt(data.get("key_expires_at")),
+            clock_skew_ms=data.get("clock_skew_ms"),
+            balances=[dict(row) for row in data.get("balances", [])],
+            latencies_ms=dict(data.get("latencies_ms", {})),
+            started_at=_parse_dt(data.get("started_at")),
+            finished_at=_parse_dt(data.get("finished_at")),
+        )
+
+
+def truncate(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ExchangeError(Exception):
+    """An exchange call that did not give us an answer we can use.
+
+    `message` is a short English technical text (the exchange's own code and message, or the
+    transport fault). It never contains credentials: clients build it from response bodies and
+    scrub it with `Credentials.scrub` before raising.
+    """
+
+    # Subclasses pin this; the base class derives it from the category.
+    _temporary: bool | None = None
+
+    def __init__(
+        self,
+        category: Category,
+        message: str,
+        *,
+        exchange_code: str | None = None,
+        retry_after: float | None = None,
+        reported_ip: str | None = None,
+    ) -> None:
+        self.category = Category(category)
+        self.message = truncate(message)
+        self.exchange_code = exchange_code
+        self.retry_after = retry_after
+        self.reported_ip = reported_ip
+        self.temporary = self.category.is_temporary if self._temporary is None else self._temporary
+        super().__init__(self.message)
+
+    def __reduce__(self) -> Any:
+        # Keyword-only arguments do not survive the default Exception pickling, and Celery
+        # pickles exceptions when it records a retry.
+        state = {
+            "exchange_code": self.exchange_code,
+            "retry_after": self.retry_after,
+            "reported_ip": self.reported_ip,
+        }
+        return (self.__class__, (self.category, self.message), state)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.category.value!r}, {self.message!r})"
+
+
+class TemporaryExchangeError(ExchangeError):
+    """Worth retrying: outage, maintenance, rate limit, timeout, garbled response."""
+
+    _temporary = True
+
+    def __init__(
+        self,
+        category: Category = Category.EXCHANGE_UNAVAILABLE,
+        message: str = "exchange unavailable",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(category, message, **kwargs)
+
+
+class PermanentExchangeError(ExchangeError):
+    """Retrying will not help: the key, its permissions or the account must change."""
+
+    _temporary = False
+
+
+def make_error(category: Category, message: str, **kwargs: Any) -> ExchangeError:
+    """The right subclass for a category."""
+    cls = TemporaryExchangeError if category.is_temporary else PermanentExchangeError
+    return cls(category, message, **kwargs)
+
+
+@runtime_checkable
+class ExchangeClient(Protocol):
+    def run_checks(self, credentials: Credentials, market: Market) -> CheckReport:
+        """Test a key. Permanent problems give a failed report; temporary ones raise
+        `TemporaryExchangeError` so the caller can retry, then call `failed_report`."""
+        ...
+
+
+def utc_from_timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class ReportBuilder:
+    """Collects check results in any order and produces a report with the checks in order."""
+
+    def __init__(self, exchange: str, market: Market, started_at: datetime) -> None:
+        self.report = CheckReport(exchange=exchange, market=market, started_at=started_at)
+        self._results: dict[CheckName, CheckResult] = {}
+
+    def has(self, name: CheckName) -> bool:
+        return name in self._results
+
+    def set(
+        self,
+        name: CheckName,
+        outcome: Outcome,
+        code: str,
+        params: dict[str, Any] | None = None,
+        *,
+        latency_ms: int | None = None,
+        category: Category | None = None,
+    ) -> None:
+        self._results[name] = CheckResult(name, outcome, code, params or {}, latency_ms, category)
+
+    def fail(
+        self,
+        name: CheckName,
+        error: ExchangeError,
+        *,
+        code: str | None = None,
+        category: Category | None = None,
+        latency_ms: int | None = None,
+    ) -> None:
+        """A check that the exchange answered with a permanent refusal."""
+        params: dict[str, Any] = {}
+        if error.exchange_code:
+            params["exchange_code"] = error.exchange_code
+        if error.reported_ip:
+            params["reported_ip"] = error.reported_ip
+            self.report.reported_ip = self.report.reported_ip or error.reported_ip
+        category = category or error.category
+        self.set(
+            name,
+            Outcome.FAILED,
+            code or category.value,
+            params,
+            latency_ms=latency_ms,
+            category=category,
+        )
+        self.note_message(error.message)
+
+    def note_message(self, message: str) -> None:
+        """The report's technical message: the first problem's wins."""
+        if not self.report.message:
+            self.report.message = message
+
+    def add_permission(self, *names: str) -> None:
+        for name in names:
+            if name not in self.report.permissions:
+                self.report.permissions.append(name)
+
+    def reachable(self, skews: dict[str, tuple[int, int]]) -> None:
+        """Check 1 from the server-time calls: {call name: (skew ms, latency ms)}.
+
+        With two hosts (futures), the larger skew is reported: it is the one that matters.
+        """
+        for call_name, (_, latency) in skews.items():
+            self.report.latencies_ms[call_name] = latency
+        skew = max((s for s, _ in skews.values()), key=abs)
+        self.report.clock_skew_ms = skew
+        high = abs(skew) > CLOCK_SKEW_WARN_MS
+        self.set(
+            CheckName.REACHABLE,
+            Outcome.WARNING if high else Outcome.OK,
+            "clock_skew_high" if high else "reachable",
+            {"skew_ms": skew},
+            latency_ms=max(latency for _, latency in skews.values()),
+        )
+
+    def fail_credentials(self, error: ExchangeError, *, latency_ms: int | None = None) -> None:
+        """The signed read call was refused: nothing after it can be established."""
+        self.fail(CheckName.CREDENTIALS, error, latency_ms=latency_ms)
+        if error.category == Category.IP_NOT_ALLOWED:
+            # The refusal itself proves the key is IP-restricted, and to which IP we appear.
+            self.report.ip_restricted = True
+            self.fail(CheckName.IP_RESTRICTION, error, code="ip_not_whitelisted")
+        self.skip_remaining()
+
+    def skip_remaining(self, code: str = "not_run") -> None:
+        for name in CHECK_ORDER:
+            if name not in self._results:
+                self.set(name, Outcome.SKIPPED, code)
+
+    def finish(self, finished_at: datetime) -> CheckReport:
+        self.skip_remaining()
+        report = self.report
+        report.checks = [self._results[name] for name in CHECK_ORDER]
+        failed = [c for c in report.checks if c.outcome == Outcome.FAILED]
+        report.verdict = VERDICT_FAILED if failed else VERDICT_ONLINE
+        # The headline is the first failed check's category, except that a key able to withdraw
+        # always leads: fixing only the first-listed problem must never leave such a key in use.
+        categories = [c.category for c in failed]
+        if Category.WITHDRAWAL_ENABLED in categories:
+            report.category = Category.WITHDRAWAL_ENABLED
+        else:
+            report.category = categories[0] if categories else None
+        report.message = truncate(report.message)
+        report.finished_at = finished_at
+        return report
+
+
+def failed_report(
+    exchange: str,
+    market: Market,
+    error: ExchangeError,
+    *,
+    at: datetime | None = None,
+) -> CheckReport:
+    """The final report after the last retry of a temporary error (or any uncaught error).
+
+    Only the check the error belongs to is marked failed; the others were not established and
+    are reported as skipped rather than guessed.
+    """
+    at = at or datetime.now(UTC)
+    builder = ReportBuilder(exchange, Market(market), at)
+    name = (
+        CheckName.REACHABLE
+        if error.category == Category.EXCHANGE_UNAVAILABLE
+        else CheckName.CREDENTIALS
+    )
+    builder.fail(name, error)
+    if error.reported_ip:
+        builder.report.ip_restricted = error.category == Category.IP_NOT_ALLOWED or None
+    return builder.finish(at)

@@ -1,0 +1,508 @@
+"""The small HTTP layer the exchange modules share.
+
+One `requests.Session` per client, explicit (connect, read) timeouts on every call capped by
+what is left of the test's total time budget, JSON decoded with exact decimals, latency
+measured, transport faults and non-JSON answers mapped to `TemporaryExchangeError`.
+Independent calls of a round run concurrently so a whole test costs about two round trips.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from .base import (
+    Category,
+    CheckReport,
+    Credentials,
+    ExchangeError,
+    Market,
+    ReportBuilder,
+    TemporaryExchangeError,
+    make_error,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "BackFuture/1.0"
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One planned HTTP request, already signed."""
+
+    name: str  # the key under which its latency is reported, e.g. "account"
+    method: str
+    url: str  # complete, including the query string that was signed
+    # Signed headers stay out of reprs: KC-API-PASSPHRASE is as good as the passphrase.
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    body: str = ""
+
+
+@dataclass
+class Reply:
+    name: str
+    status: int
+    headers: Mapping[str, str] = field(repr=False)
+    text: str = field(repr=False)
+    data: Any = field(repr=False)  # the decoded JSON, or None when `json_ok` is False
+    json_ok: bool
+    latency_ms: int
+    sent_at: float  # clock seconds just before sending
+    received_at: float  # clock seconds just after the answer
+
+
+def decode_json(text: str) -> tuple[bool, Any]:
+    # Exact decimals: balances and KuCoin futures equity are JSON numbers, not strings.
+    try:
+        return True, json.loads(text, parse_float=Decimal)
+    except ValueError:
+        return False, None
+
+
+def parse_retry_after(
+    headers: Mapping[str, str], *, now: float | None = None, rate_limited: bool = False
+) -> float | None:
+    """Seconds to wait, from `Retry-After` (seconds or HTTP date; RFC 9110 §10.2.3).
+
+    MEXC sends it on 418/429 (exchanges.md §3.8). For rate-limit answers only, KuCoin's
+    quota reset countdown `gw-ratelimit-reset` (milliseconds, §2.8, read by the official SDK)
+    is the fallback: it comes on every answer, so on other errors it would mean nothing.
+    """
+    value = headers.get("Retry-After")
+    if value:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                current = now if now is not None else time.time()
+                return max(0.0, when.timestamp() - current)
+    reset = headers.get("gw-ratelimit-reset") if rate_limited else None
+    if reset:
+        try:
+            return max(0.0, float(reset) / 1000)
+        except ValueError:
+            return None
+    return None
+
+
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_BRACKETED = re.compile(r"\[([0-9A-Fa-f:.]+)\]")
+
+
+def extract_ip(text: str) -> str | None:
+    """The caller IP an exchange echoes in an IP-whitelist error.
+
+    MEXC: `IP [1.2.3.4] not in the whitelist` (mexcdevelop/mexc-api-sdk#87, exchanges.md §3.7);
+    KuCoin messages may carry it too. Masked values such as `203.**.154` are not IPs.
+    """
+    for candidate in [*_BRACKETED.findall(text), *_IPV4.findall(text)]:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
+
+
+def looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:200].lower()
+    return head.startswith("<") or "<html" in head or "<!doctype" in head
+
+
+def describe_body(reply: Reply) -> str:
+    if not reply.text.strip():
+        return "empty response"
+    if looks_like_html(reply.text):
+        return "HTML page instead of JSON"
+    return "malformed or truncated JSON"
+
+
+def transport_fallback(reply: Reply, what: str, detail: str = "") -> ExchangeError:
+    """Classification of last resort, by HTTP status, for answers without a known code.
+
+    A 401 means the exchange refused the credentials (KuCoin docs: "401 Invalid API Key",
+    exchanges.md §2.7). Everything else without a recognised code is treated as a temporary
+    fault (5xx, 403 WAF pages, 418 IP bans, 429 rate limits, garbled bodies): the Celery task
+    retries and, if it persists, the connection fails as "exchange unavailable" rather than
+    being blamed on the key or marked online by mistake.
+    """
+    retry_after = parse_retry_after(reply.headers, rate_limited=reply.status in (418, 429))
+    if not reply.json_ok:
+        return TemporaryExchangeError(
+            Category.EXCHANGE_UNAVAILABLE,
+            f"HTTP {reply.status} from {what}: {describe_body(reply)}",
+            retry_after=retry_after,
+        )
+    suffix = f": {detail}" if detail else ""
+    if reply.status == 401:
+        return make_error(Category.INVALID_KEY, f"HTTP 401 from {what}{suffix}")
+    return TemporaryExchangeError(
+        Category.EXCHANGE_UNAVAILABLE,
+        f"HTTP {reply.status} from {what}{suffix}",
+        retry_after=retry_after,
+    )
+
+
+# Messages that are unambiguous even when the exchange's code is not in our tables. Only
+# these make an unknown code permanent; anything else is treated as temporary.
+_MESSAGE_RULES: tuple[tuple[re.Pattern[str], Category], ...] = (
+    (
+        re.compile(r"maintenance|maintain|busy|try again|too many|frequen|rate.?limit", re.I),
+        Category.EXCHANGE_UNAVAILABLE,
+    ),
+    (
+        re.compile(r"white\s*list|\bip\b.*(not allowed|denied|forbidden)|invalid request ip", re.I),
+        Category.IP_NOT_ALLOWED,
+    ),
+    (re.compile(r"timestamp|recv.?window|request.?time", re.I), Category.CLOCK_SKEW),
+    (re.compile(r"permission|access denied", re.I), Category.NO_TRADE_PERMISSION),
+    (
+        re.compile(r"signature|api.?key|access.?key|passphrase|unauthori[sz]ed", re.I),
+        Category.INVALID_KEY,
+    ),
+    (
+        re.compile(r"frozen|abnormal|suspended|banned|user status", re.I),
+        Category.ACCOUNT_RESTRICTED,
+    ),
+)
+
+
+def category_from_message(message: str) -> Category | None:
+    for pattern, category in _MESSAGE_RULES:
+        if pattern.search(message):
+            return category
+    return None
+
+
+def safe_where(url: str) -> str:
+    """Host and path for messages: never the query, which carries timestamps and signatures."""
+    parts = urlsplit(url)
+    return f"{parts.netloc}{parts.path}"
+
+
+class Transport:
+    """Sends calls for one connection test within its time budget."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        budget: float,
+        clock: Clock,
+    ) -> None:
+        self.session = session
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.budget = budget
+        self.clock = clock
+        self.deadline = clock() + budget
+
+    def remaining(self) -> float:
+        return self.deadline - self.clock()
+
+    def send(self, call: Call) -> Reply:
+        where = safe_where(call.url)
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"time budget of {self.budget:g} s exhausted before {call.method} {where}",
+            )
+        timeout = (min(self.connect_timeout, remaining), min(self.read_timeout, remaining))
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **call.headers}
+        sent_at = self.clock()
+        started = time.perf_counter()
+        try:
+            response = self.session.request(
+                call.method,
+                call.url,
+                headers=headers,
+                data=call.body.encode() if call.body else None,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+            text = response.text
+        except requests.Timeout as exc:
+            # `from None`: the chained exception would carry the full URL with its signature.
+            raise TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"timeout ({type(exc).__name__}) on {call.method} {where}",
+            ) from None
+        except requests.ConnectionError as exc:
+            raise TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"connection failed ({type(exc).__name__}) on {call.method} {where}",
+            ) from None
+        except requests.RequestException as exc:
+            raise TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"request failed ({type(exc).__name__}) on {call.method} {where}",
+            ) from None
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        received_at = self.clock()
+        json_ok, data = decode_json(text)
+        logger.debug(
+            "exchange call %s %s %s -> HTTP %s in %s ms",
+            call.name,
+            call.method,
+            where,
+            response.status_code,
+            latency_ms,
+        )
+        return Reply(
+            name=call.name,
+            status=response.status_code,
+            headers=response.headers,
+            text=text,
+            data=data,
+            json_ok=json_ok,
+            latency_ms=latency_ms,
+            sent_at=sent_at,
+            received_at=received_at,
+        )
+
+    def send_all(self, calls: Iterable[Call]) -> dict[str, Reply | ExchangeError]:
+        """Send independent calls at once; each result is a reply or the error it raised."""
+        calls = list(calls)
+        if not calls:
+            return {}
+        results: dict[str, Reply | ExchangeError] = {}
+        with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="exchange") as pool:
+            futures = {call.name: pool.submit(self.send, call) for call in calls}
+            for name, future in futures.items():
+                try:
+                    results[name] = future.result()
+                except ExchangeError as exc:
+                    results[name] = exc
+        return results
+
+
+def server_skew_ms(reply: Reply, server_ms: int) -> int:
+    """Server time minus our clock at the middle of the request (NTP-style midpoint)."""
+    local_mid_ms = (reply.sent_at + reply.received_at) * 500
+    return round(server_ms - local_mid_ms)
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def decimal_string(value: Any) -> str | None:
+    """A plain decimal string ("40.12618754", never "4E+1"); None when not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    if not number.is_finite():
+        return None
+    if number == 0:
+        return "0"
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def utc_now(clock: Clock) -> datetime:
+    return datetime.fromtimestamp(clock(), UTC)
+
+
+# A report is stored with every test; a dust-filled account should not bloat it.
+MAX_BALANCE_ROWS = 50
+QUOTE_ASSET = "USDT"
+
+
+def summarise_balances(
+    rows: Mapping[str, tuple[Decimal, Decimal]], fields: tuple[str, str]
+) -> list[dict[str, str]]:
+    """Non-zero assets (USDT always, when present), USDT first, then by name.
+
+    `rows` maps an asset to two amounts, named by `fields` in the summary: spot
+    ("free", "locked"), futures ("equity", "available").
+    """
+    kept = [
+        asset
+        for asset, (first, second) in rows.items()
+        if asset == QUOTE_ASSET or first != 0 or second != 0
+    ]
+    kept.sort(key=lambda asset: (asset != QUOTE_ASSET, asset))
+    return [
+        {
+            "asset": asset,
+            fields[0]: decimal_string(rows[asset][0]) or "0",
+            fields[1]: decimal_string(rows[asset][1]) or "0",
+        }
+        for asset in kept[:MAX_BALANCE_ROWS]
+    ]
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    text = decimal_string(value)
+    return Decimal(text) if text is not None else None
+
+
+def unexpected(what: str, detail: str) -> TemporaryExchangeError:
+    """A 200 answer without the fields the documentation promises: retry rather than guess."""
+    return TemporaryExchangeError(
+        Category.EXCHANGE_UNAVAILABLE, f"unexpected response from {what}: {detail}"
+    )
+
+
+def scrub_error(error: ExchangeError, secrets: Iterable[str]) -> ExchangeError:
+    """Remove secrets from an error's message in place (exchanges echo request data)."""
+    message = error.message
+    for secret in secrets:
+        if secret and secret in message:
+            message = message.replace(secret, "***")
+    if message != error.message:
+        error.message = message
+        error.args = (message,)
+    return error
+
+
+class HttpExchangeClient:
+    """Construction shared by the exchange clients: base URLs, timeouts, session, clock."""
+
+    slug = ""
+    # Keys of the settings' EXCHANGE_URLS that this client reads, with documented defaults.
+    default_base_urls: Mapping[str, str] = {}
+
+    def __init__(
+        self,
+        base_urls: Mapping[str, str] | None = None,
+        *,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10,
+        budget: float = 25,
+        session: requests.Session | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        urls = dict(self.default_base_urls)
+        for key in urls:
+            override = (base_urls or {}).get(key)
+            if override:
+                urls[key] = override
+        self.base_urls = {key: url.rstrip("/") for key, url in urls.items()}
+        self.connect_timeout = float(connect_timeout)
+        self.read_timeout = float(read_timeout)
+        self.budget = float(budget)
+        self.session = session or requests.Session()
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.base_urls!r})"
+
+    def run_checks(self, credentials: Credentials, market: Market) -> CheckReport:
+        market = Market(market)
+        builder = ReportBuilder(self.slug, market, utc_now(self.clock))
+        try:
+            self.run(self.transport(), builder, credentials, market)
+        except ExchangeError as exc:
+            # `from None`: nothing chained (requests' exceptions carry signed URLs).
+            raise scrub_error(exc, (credentials.api_secret, credentials.passphrase)) from None
+        builder.report.message = credentials.scrub(builder.report.message)
+        return builder.finish(utc_now(self.clock))
+
+    def run(
+        self, transport: Transport, builder: ReportBuilder, credentials: Credentials, market: Market
+    ) -> None:
+        """Fill `builder` with the checks; raise TemporaryExchangeError to have it retried."""
+        raise NotImplementedError
+
+    def transport(self) -> Transport:
+        return Transport(
+            self.session,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            budget=self.budget,
+            clock=self.clock,
+        )
+
+    def now_ms(self, skew_ms: int) -> int:
+        """Our clock corrected to the exchange's, for signing."""
+        return int(self.clock() * 1000) + skew_ms
+
+
+def public_time_round(
+    transport: Transport,
+    calls: list[Call],
+    server_time_ms: Callable[[Reply], int],
+) -> dict[str, tuple[int, Reply]]:
+    """Round 1: the public server-time endpoints, at once. Returns skew and reply per call.
+
+    `server_time_ms` reads the exchange's time from a reply or raises an ExchangeError. A
+    public endpoint that fails says nothing about the key, so every failure here is
+    temporary: the exchange is not (properly) reachable.
+    """
+    results = transport.send_all(calls)
+    skews: dict[str, tuple[int, Reply]] = {}
+    for call in calls:
+        result = results[call.name]
+        try:
+            if isinstance(result, ExchangeError):
+                raise result
+            skews[call.name] = (server_skew_ms(result, server_time_ms(result)), result)
+        except ExchangeError as exc:
+            if exc.temporary:
+                raise
+            raise TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"public endpoint {safe_where(call.url)} failed: {exc.message}",
+                retry_after=exc.retry_after,
+            ) from None
+    return skews
+
+
+def settle(
+    result: Reply | ExchangeError, classify: Callable[[Reply], ExchangeError | None]
+) -> tuple[Reply | None, ExchangeError | None]:
+    """Split a round-2 result into a good reply or a permanent error.
+
+    Temporary errors end the test here, whichever check they belong to: the task retries
+    rather than reporting a check it could not establish.
+    """
+    if isinstance(result, ExchangeError):
+        error: ExchangeError | None = result
+    else:
+        error = classify(result)
+    if error is not None and error.temporary:
+        raise error
+    return (None if isinstance(result, ExchangeError) else result), error
+
+
+def latency_of(result: Reply | ExchangeError) -> int | None:
+    return result.latency_ms if isinstance(result, Reply) else None

@@ -1,0 +1,437 @@
+"""KuCoin: spot (api.kucoin.com) and futures (api-futures.kucoin.com).
+
+Facts and sources are collected in docs exchanges.md §2 and §12 (KuCoin's official
+universal SDK and its OpenAPI spec, the old docs repository, docs-new pages).
+
+KuCoin describes the calling key (`GET /api/v1/user/api-key`): its permissions (General,
+Spot, Margin, Futures, InnerTransfer, Transfer, Earn) and IP whitelist. Trade, futures and
+withdrawal permission and the IP restriction are read from there; no order is probed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from decimal import Decimal
+
+from .base import (
+    Category,
+    CheckName,
+    Credentials,
+    ExchangeError,
+    Market,
+    Outcome,
+    ReportBuilder,
+    TemporaryExchangeError,
+    make_error,
+)
+from .http import (
+    Call,
+    HttpExchangeClient,
+    Reply,
+    Transport,
+    as_int,
+    category_from_message,
+    extract_ip,
+    latency_of,
+    parse_retry_after,
+    public_time_round,
+    settle,
+    summarise_balances,
+    to_decimal,
+    transport_fallback,
+    unexpected,
+)
+
+SLUG = "kucoin"
+
+SUCCESS_CODE = "200000"
+
+# CCXT always sends "2" (ccxt:kucoin.py:L11089-11102, exchanges.md §2.2), as do KuCoin's
+# older SDKs; the universal SDK sends "3". Versions 2 and 3 encrypt the passphrase the same
+# way, and "2" is what the bulk of third-party clients send for keys of either version.
+KEY_VERSION = "2"
+
+# System error codes (exchanges.md §2.7 and §12; kc-docs-old "System error codes").
+ERROR_CODES: dict[str, Category] = {
+    "400001": Category.INVALID_KEY,  # a KC-API-* header is missing
+    "400003": Category.INVALID_KEY,  # KC-API-KEY not exists
+    "400004": Category.INVALID_KEY,  # KC-API-PASSPHRASE error
+    "400005": Category.INVALID_KEY,  # Signature error
+    "400002": Category.CLOCK_SKEW,  # KC-API-TIMESTAMP differs from server time by > 5 s
+    "400006": Category.IP_NOT_ALLOWED,  # ip address is not in the api whitelist
+    "400007": Category.NO_TRADE_PERMISSION,  # Access Denied: key lacks permission for URI
+    "411100": Category.ACCOUNT_RESTRICTED,  # User are frozen
+    "400500": Category.ACCOUNT_RESTRICTED,  # restricted location (CCXT RestrictedLocation)
+    "429000": Category.EXCHANGE_UNAVAILABLE,  # Too Many Requests
+    "200002": Category.EXCHANGE_UNAVAILABLE,  # per-endpoint rate limit, blocked 10 s
+    "1015": Category.EXCHANGE_UNAVAILABLE,  # Cloudflare IP rate limit
+    "500000": Category.EXCHANGE_UNAVAILABLE,  # Internal Server Error
+    "429": Category.EXCHANGE_UNAVAILABLE,
+    "500": Category.EXCHANGE_UNAVAILABLE,
+    "503": Category.EXCHANGE_UNAVAILABLE,
+}
+
+RATE_LIMIT_CODES = frozenset({"429000", "200002", "1015", "429"})
+
+# Permission names of `GET /api/v1/user/api-key` (§2.4) → our normalised names.
+# "Trade" is the name older keys carry for order placement (KuCoin support article
+# 900006465403 "General / Trade / Transfer").
+PERMISSION_NAMES: dict[str, str] = {
+    "general": "read",
+    "spot": "spot",
+    "trade": "spot",
+    "margin": "margin",
+    "futures": "futures",
+    "transfer": "withdraw",
+    "innertransfer": "inner_transfer",
+    "earn": "earn",
+}
+
+# Spot balances live in the classic trade account or the high-frequency one (§2.6).
+SPOT_ACCOUNT_TYPES = frozenset({"trade", "trade_hf"})
+
+
+# --- Signing -------------------------------------------------------------------------------
+
+
+def sign(secret: str, message: str) -> str:
+    """base64 HMAC-SHA256 (§2.2; vector `jie/gxS…` from KuCoin's own SDK test, §2.3)."""
+    digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def sign_passphrase(secret: str, passphrase: str) -> str:
+    """Key versions 2 and 3 send the passphrase HMAC'd with the secret (§2.2)."""
+    return sign(secret, passphrase)
+
+
+def sign_request(
+    secret: str, timestamp_ms: int | str, method: str, endpoint: str, body: str = ""
+) -> str:
+    """KC-API-SIGN over timestamp + METHOD + path-with-query (not URL-encoded) + body."""
+    return sign(secret, f"{timestamp_ms}{method.upper()}{endpoint}{body}")
+
+
+def auth_headers(
+    credentials: Credentials, timestamp_ms: int, method: str, endpoint: str, body: str = ""
+) -> dict[str, str]:
+    # No KC-API-PARTNER / broker headers: those identify CCXT or a broker (§0.7, §2.2).
+    return {
+        "KC-API-KEY": credentials.api_key,
+        "KC-API-SIGN": sign_request(credentials.api_secret, timestamp_ms, method, endpoint, body),
+        "KC-API-TIMESTAMP": str(timestamp_ms),
+        "KC-API-PASSPHRASE": sign_passphrase(credentials.api_secret, credentials.passphrase),
+        "KC-API-KEY-VERSION": KEY_VERSION,
+        "Content-Type": "application/json",
+    }
+
+
+# --- Error classification ------------------------------------------------------------------
+
+
+def classify(reply: Reply, *, futures_call: bool = False) -> ExchangeError | None:
+    """The error a reply stands for, or None for a success. By code, message, then status.
+
+    KuCoin answers errors with HTTP 200 as well as 4xx, always with a string `code`
+    (§2.7, §13.1); Cloudflare pages (1015, 5xx) come as HTML.
+    """
+    what = "KuCoin futures" if futures_call else "KuCoin"
+    if not reply.json_ok:
+        return transport_fallback(reply, what)
+    data = reply.data
+    if not isinstance(data, dict) or "code" not in data:
+        return transport_fallback(reply, what, "no code in the answer")
+    code = str(data.get("code"))
+    if code == SUCCESS_CODE and reply.status < 400:
+        return None
+    message = str(data.get("msg") or "")
+    category = ERROR_CODES.get(code) or category_from_message(message)
+    if futures_call and category == Category.NO_TRADE_PERMISSION:
+        # 400007 on the futures host means the key lacks the Futures permission.
+        category = Category.FUTURES_NOT_PERMITTED
+    text = f"{code} {message}".strip()
+    retry_after = parse_retry_after(
+        reply.headers, rate_limited=reply.status == 429 or code in RATE_LIMIT_CODES
+    )
+    if category is None:
+        if reply.status == 401:
+            category = Category.INVALID_KEY
+        else:
+            return TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
+                exchange_code=code,
+                retry_after=retry_after,
+            )
+    return make_error(
+        category,
+        text,
+        exchange_code=code,
+        retry_after=retry_after if category.is_temporary else None,
+        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+    )
+
+
+def _futures_classify(reply: Reply) -> ExchangeError | None:
+    return classify(reply, futures_call=True)
+
+
+# --- The client ----------------------------------------------------------------------------
+
+
+class KucoinClient(HttpExchangeClient):
+    slug = SLUG
+    default_base_urls = {
+        "kucoin": "https://api.kucoin.com",
+        "kucoin_futures": "https://api-futures.kucoin.com",
+    }
+
+    @property
+    def spot_url(self) -> str:
+        return self.base_urls["kucoin"]
+
+    @property
+    def futures_url(self) -> str:
+        return self.base_urls["kucoin_futures"]
+
+    def _server_time(self, reply: Reply) -> int:
+        error = classify(reply, futures_call=reply.name == "futures_time")
+        if error:
+            raise error
+        # GET /api/v1/timestamp: {"code": "200000", "data": 1546837113087} on both hosts
+        # (kucoin-go-sdk time.go; kucoin-skills-hub futures-trading "Get Server Time").
+        value = as_int(reply.data.get("data"))
+        if value is None:
+            raise unexpected("KuCoin", f"no server time in {reply.name}")
+        return value
+
+    def _signed_call(
+        self, name: str, base_url: str, endpoint: str, credentials: Credentials, timestamp_ms: int
+    ) -> Call:
+        # The endpoint is signed exactly as sent: path plus the raw query (§2.2).
+        headers = auth_headers(credentials, timestamp_ms, "GET", endpoint)
+        return Call(name, "GET", f"{base_url}{endpoint}", headers)
+
+    def run(
+        self, transport: Transport, builder: ReportBuilder, credentials: Credentials, market: Market
+    ) -> None:
+        futures = market == Market.FUTURES
+        time_calls = [Call("time", "GET", f"{self.spot_url}/api/v1/timestamp")]
+        if futures:
+            time_calls.append(Call("futures_time", "GET", f"{self.futures_url}/api/v1/timestamp"))
+        skews = public_time_round(transport, time_calls, self._server_time)
+        builder.reachable({name: (skew, reply.latency_ms) for name, (skew, reply) in skews.items()})
+
+        # Round 2: key info and the balances, at once, each signed with its host's clock.
+        spot_skew = skews["time"][0]
+        calls = [
+            self._signed_call(
+                "api_key",
+                self.spot_url,
+                "/api/v1/user/api-key",
+                credentials,
+                self.now_ms(spot_skew),
+            ),
+        ]
+        if futures:
+            calls.append(
+                self._signed_call(
+                    "account_overview",
+                    self.futures_url,
+                    "/api/v1/account-overview?currency=USDT",
+                    credentials,
+                    self.now_ms(skews["futures_time"][0]),
+                )
+            )
+        else:
+            # All account types at once; the trade and trade_hf ones are summarised.
+            calls.append(
+                self._signed_call(
+                    "accounts",
+                    self.spot_url,
+                    "/api/v1/accounts",
+                    credentials,
+                    self.now_ms(spot_skew),
+                )
+            )
+        results = transport.send_all(calls)
+        for name, result in results.items():
+            if isinstance(result, Reply):
+                builder.report.latencies_ms[name] = result.latency_ms
+
+        key_info = self._key_info(builder, results["api_key"])
+        if key_info is None:
+            return
+        permissions, whitelist = key_info
+        balances_name = "account_overview" if futures else "accounts"
+        self._balances_check(builder, results[balances_name], futures=futures)
+        self._permission_checks(builder, permissions, whitelist, futures=futures)
+
+    def _key_info(
+        self, builder: ReportBuilder, result: Reply | ExchangeError
+    ) -> tuple[list[str], str] | None:
+        reply, error = settle(result, classify)
+        latency = latency_of(result)
+        if error is not None:
+            # This endpoint needs only the General permission (§2.4). Without its answer
+            # nothing else (trading, withdrawal, IP) can be established honestly.
+            code = (
+                "read_permission_missing"
+                if error.category == Category.NO_TRADE_PERMISSION
+                else None
+            )
+            if code:
+                builder.fail(CheckName.CREDENTIALS, error, code=code, latency_ms=latency)
+                builder.skip_remaining()
+            else:
+                builder.fail_credentials(error, latency_ms=latency)
+            return None
+        assert reply is not None
+        data = reply.data.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("permission"), str):
+            raise unexpected("KuCoin", "api-key info without permission")
+        builder.set(CheckName.CREDENTIALS, Outcome.OK, "credentials_accepted", latency_ms=latency)
+        raw = [name.strip() for name in data["permission"].split(",") if name.strip()]
+        builder.report.raw_permissions = raw
+        builder.add_permission(*(PERMISSION_NAMES.get(name.lower(), name.lower()) for name in raw))
+        # `ipWhitelist` is optional in the spec: absent or empty means no restriction
+        # (exchanges.md §2.4, UNVERIFIED which of the two KuCoin sends).
+        whitelist = data.get("ipWhitelist")
+        return raw, whitelist.strip() if isinstance(whitelist, str) else ""
+
+    def _balances_check(
+        self, builder: ReportBuilder, result: Reply | ExchangeError, *, futures: bool
+    ) -> None:
+        reply, error = settle(result, _futures_classify if futures else classify)
+        latency = latency_of(result)
+        if error is not None:
+            code = None
+            if error.category == Category.FUTURES_NOT_PERMITTED:
+                code = "futures_account_unreadable"
+            elif error.category == Category.NO_TRADE_PERMISSION:
+                code = "read_permission_missing"
+            builder.fail(CheckName.BALANCES, error, code=code, latency_ms=latency)
+            return
+        assert reply is not None
+        if futures:
+            balances = self._futures_balances(reply)
+            code = "futures_balances_read"
+        else:
+            balances = self._spot_balances(reply)
+            code = "balances_read"
+        builder.report.balances = balances
+        builder.set(
+            CheckName.BALANCES, Outcome.OK, code, {"count": len(balances)}, latency_ms=latency
+        )
+
+    def _permission_checks(
+        self, builder: ReportBuilder, permissions: list[str], whitelist: str, *, futures: bool
+    ) -> None:
+        latency = builder.report.latencies_ms.get("api_key")
+        names = {name.lower() for name in permissions}
+        has_futures = "futures" in names
+        if futures:
+            # A futures connection trades with the Futures permission; Spot is not needed.
+            if has_futures:
+                builder.set(
+                    CheckName.TRADE_PERMISSION,
+                    Outcome.OK,
+                    "futures_trade_enabled",
+                    latency_ms=latency,
+                )
+            else:
+                builder.set(
+                    CheckName.TRADE_PERMISSION,
+                    Outcome.FAILED,
+                    "futures_permission_missing",
+                    latency_ms=latency,
+                    category=Category.FUTURES_NOT_PERMITTED,
+                )
+                builder.note_message("API key lacks the Futures permission")
+            builder.set(
+                CheckName.FUTURES_PERMISSION,
+                Outcome.OK if has_futures else Outcome.FAILED,
+                "futures_enabled" if has_futures else "futures_permission_missing",
+                latency_ms=latency,
+                category=None if has_futures else Category.FUTURES_NOT_PERMITTED,
+            )
+        else:
+            if names & {"spot", "trade"}:
+                builder.set(
+                    CheckName.TRADE_PERMISSION, Outcome.OK, "spot_trade_enabled", latency_ms=latency
+                )
+            else:
+                builder.set(
+                    CheckName.TRADE_PERMISSION,
+                    Outcome.FAILED,
+                    "trade_permission_missing",
+                    latency_ms=latency,
+                    category=Category.NO_TRADE_PERMISSION,
+                )
+                builder.note_message("API key lacks the Spot trading permission")
+            builder.set(CheckName.FUTURES_PERMISSION, Outcome.SKIPPED, "not_futures_market")
+
+        # "Transfer — Allows a key to transfer funds (including deposit and withdrawal)"
+        # (KuCoin support 900006465403). A trading bot's key must never have it.
+        if "transfer" in names:
+            builder.set(
+                CheckName.WITHDRAWAL,
+                Outcome.FAILED,
+                "withdrawal_enabled",
+                latency_ms=latency,
+                category=Category.WITHDRAWAL_ENABLED,
+            )
+            builder.note_message("API key has the Transfer (withdrawal) permission")
+        else:
+            builder.set(CheckName.WITHDRAWAL, Outcome.OK, "withdrawal_disabled", latency_ms=latency)
+
+        # The whitelist comes back masked ("203.**.154,103.**.34"): count entries only. No
+        # whitelist is a warning, not a failure: KuCoin allows it, but disables or deletes such
+        # trading keys after 30 days of inactivity (KuCoin support 360015102174).
+        entries = [ip for ip in whitelist.split(",") if ip.strip()]
+        builder.report.ip_restricted = bool(entries)
+        if entries:
+            builder.set(
+                CheckName.IP_RESTRICTION,
+                Outcome.OK,
+                "ip_restricted",
+                {"count": len(entries)},
+                latency_ms=latency,
+            )
+        else:
+            builder.set(CheckName.IP_RESTRICTION, Outcome.WARNING, "ip_not_set", latency_ms=latency)
+        builder.set(CheckName.KEY_EXPIRY, Outcome.NOT_VERIFIABLE, "not_reported")
+
+    @staticmethod
+    def _spot_balances(reply: Reply) -> list[dict[str, str]]:
+        # GET /api/v1/accounts: [{"currency", "type", "balance", "available", "holds"}] (§2.6).
+        rows = reply.data.get("data")
+        if not isinstance(rows, list):
+            raise unexpected("KuCoin", "accounts without data")
+        amounts: dict[str, tuple[Decimal, Decimal]] = {}
+        for row in rows:
+            if not isinstance(row, dict) or row.get("type") not in SPOT_ACCOUNT_TYPES:
+                continue
+            asset = str(row.get("currency") or "").upper()
+            free, holds = to_decimal(row.get("available")), to_decimal(row.get("holds"))
+            if not asset or free is None or holds is None:
+                raise unexpected("KuCoin", f"unreadable balance for {asset or 'an account'}")
+            before = amounts.get(asset, (Decimal(0), Decimal(0)))
+            amounts[asset] = (before[0] + free, before[1] + holds)
+        return summarise_balances(amounts, ("free", "locked"))
+
+    @staticmethod
+    def _futures_balances(reply: Reply) -> list[dict[str, str]]:
+        # GET /api/v1/account-overview?currency=USDT: {"accountEquity", "availableBalance",
+        # "currency", ...} (§2.6).
+        data = reply.data.get("data")
+        if not isinstance(data, dict):
+            raise unexpected("KuCoin futures", "account overview without data")
+        equity = to_decimal(data.get("accountEquity"))
+        available = to_decimal(data.get("availableBalance"))
+        if equity is None or available is None:
+            raise unexpected("KuCoin futures", "unreadable account overview")
+        asset = str(data.get("currency") or "USDT").upper()
+        return summarise_balances({asset: (equity, available)}, ("equity", "available"))

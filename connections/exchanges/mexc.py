@@ -1,0 +1,537 @@
+"""MEXC: spot v3 (api.mexc.com) and futures/contract v1 (contract.mexc.com).
+
+Facts and sources are collected in docs exchanges.md §3 and §12 (MEXC docs, github
+mexcdevelop/apidocs, crawled in waoru3/crispy-couscous `docs/SpotV3`, `docs/Futures`).
+
+MEXC has no endpoint that describes the calling key (§3.5), so:
+- trade permission is inferred from `POST /api/v3/order/test`, which validates an order
+  without sending it to the matching engine;
+- withdrawal permission and IP binding cannot be read: reported as not verifiable, never
+  guessed. We never call withdrawal or `capital/*` endpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from .base import (
+    Category,
+    CheckName,
+    Credentials,
+    ExchangeError,
+    Market,
+    Outcome,
+    ReportBuilder,
+    TemporaryExchangeError,
+    make_error,
+)
+from .http import (
+    Call,
+    HttpExchangeClient,
+    Reply,
+    Transport,
+    as_int,
+    category_from_message,
+    extract_ip,
+    latency_of,
+    parse_retry_after,
+    public_time_round,
+    settle,
+    summarise_balances,
+    to_decimal,
+    transport_fallback,
+    unexpected,
+)
+
+SLUG = "mexc"
+
+# Documented default; the server accepts iff serverTime - timestamp <= recvWindow (§3.2).
+RECV_WINDOW_MS = 5000
+
+# A harmless order for `order/test`: a LIMIT BUY far below the market. It is only validated,
+# never matched ("Creates and validates a new order but does not send it into the matching
+# engine", mexc-docs-2025 SpotV3/07_spot_account_trade.md "Test New Order").
+ORDER_TEST_PARAMS: tuple[tuple[str, str], ...] = (
+    ("symbol", "BTCUSDT"),
+    ("side", "BUY"),
+    ("type", "LIMIT"),
+    ("quantity", "0.001"),
+    ("price", "5000"),
+)
+
+# Spot error codes (exchanges.md §3.7 and §12; mexc-docs "Error Code").
+SPOT_ERROR_CODES: dict[int, Category] = {
+    700001: Category.INVALID_KEY,  # API-key format invalid
+    700002: Category.INVALID_KEY,  # Signature for this request is not valid
+    602: Category.INVALID_KEY,  # Signature verification failed
+    10072: Category.INVALID_KEY,  # invalid access key
+    401: Category.INVALID_KEY,  # No authority
+    402: Category.INVALID_KEY,  # api key expired
+    400: Category.INVALID_KEY,  # api key required (see `_spot_category`)
+    700003: Category.CLOCK_SKEW,  # Timestamp outside of the recvWindow
+    700005: Category.CLOCK_SKEW,  # recvWindow must less than 60000
+    10073: Category.CLOCK_SKEW,  # invalid Request-Time
+    700006: Category.IP_NOT_ALLOWED,  # IP non white list
+    700007: Category.NO_TRADE_PERMISSION,  # No permission to access the endpoint
+    30020: Category.NO_TRADE_PERMISSION,  # no permission for the symbol
+    70011: Category.NO_TRADE_PERMISSION,  # Pair user ban trade apikey
+    403: Category.NO_TRADE_PERMISSION,  # Access Denied (as a JSON code; HTTP 403 is the WAF)
+    60005: Category.ACCOUNT_RESTRICTED,  # your account is abnormal
+    730100: Category.ACCOUNT_RESTRICTED,  # Unusual user status
+    # The docs' table says "market order is disabled"; CCXT maps it to AccountSuspended
+    # (ccxt:mexc.py, §3.7). Our probe is a LIMIT order, so it should never come back here.
+    30018: Category.ACCOUNT_RESTRICTED,
+    26: Category.ACCOUNT_RESTRICTED,  # operation not allowed
+    429: Category.EXCHANGE_UNAVAILABLE,  # Too Many Requests
+    510: Category.EXCHANGE_UNAVAILABLE,  # Excessive frequency
+    500: Category.EXCHANGE_UNAVAILABLE,  # Internal error / "Under maintenance"
+    501: Category.EXCHANGE_UNAVAILABLE,
+    503: Category.EXCHANGE_UNAVAILABLE,  # service not available, please try again
+    504: Category.EXCHANGE_UNAVAILABLE,  # Gateway Time-out
+    604: Category.EXCHANGE_UNAVAILABLE,  # maintenance (CCXT OnMaintenance)
+    801: Category.EXCHANGE_UNAVAILABLE,
+    11444: Category.EXCHANGE_UNAVAILABLE,
+}
+
+# Futures/contract error codes (exchanges.md §3.7, mexc-docs contract_v1_en "Error code").
+FUTURES_ERROR_CODES: dict[int, Category] = {
+    401: Category.INVALID_KEY,  # Unauthorized
+    402: Category.INVALID_KEY,  # Api_key expired
+    602: Category.INVALID_KEY,  # Verify failed
+    1000: Category.INVALID_KEY,  # Account does not exist
+    406: Category.IP_NOT_ALLOWED,  # Accessed IP is not in the whitelist
+    701: Category.FUTURES_NOT_PERMITTED,  # Account read permission is required
+    702: Category.FUTURES_NOT_PERMITTED,  # Account modify permission is required
+    703: Category.FUTURES_NOT_PERMITTED,  # Trade information read permission is required
+    704: Category.FUTURES_NOT_PERMITTED,  # Transaction information modify permission ...
+    511: Category.FUTURES_NOT_PERMITTED,  # Endpoint inaccessible
+    513: Category.CLOCK_SKEW,  # Invalid request (server time ±10 s)
+    10073: Category.CLOCK_SKEW,  # invalid Request-Time
+    500: Category.EXCHANGE_UNAVAILABLE,  # Internal error
+    501: Category.EXCHANGE_UNAVAILABLE,  # System busy
+    510: Category.EXCHANGE_UNAVAILABLE,  # Excessive frequency of requests
+    9999: Category.EXCHANGE_UNAVAILABLE,  # Public abnormal
+}
+
+# Order-rule rejections of `order/test`. Like every signed endpoint, it authenticates the
+# request (key, signature, IP, SPOT_DEAL_WRITE permission) before the order itself is
+# validated, so an order-rule error means the key was accepted for trading; a key without the
+# permission gets 700007 whatever the order says (inferred from the error table, not observed:
+# exchanges.md §3.5, §14). Codes: mexc-docs "Error Code" table (30000-30041 order rules, 10007
+# bad symbol, 10101 insufficient balance, 33333/44444 and 700004/700008/730001/730002
+# parameter errors).
+ORDER_VALIDATION_CODES = frozenset({10007, 10101, 33333, 44444, 700004, 700008, 730001, 730002})
+
+
+def is_order_validation(code: int) -> bool:
+    return code in ORDER_VALIDATION_CODES or (
+        30000 <= code <= 30999 and code not in SPOT_ERROR_CODES
+    )
+
+
+# --- Signing -------------------------------------------------------------------------------
+
+
+def sign_spot(secret: str, payload: str) -> str:
+    """Lowercase hex HMAC-SHA256 of query string + body (§3.2; vectors in §3.3)."""
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def spot_query(
+    params: Iterable[tuple[str, str]], *, timestamp_ms: int, recv_window: int = RECV_WINDOW_MS
+) -> str:
+    """The query string to sign, in the docs' order: business params, recvWindow, timestamp."""
+    items = [*params, ("recvWindow", str(recv_window)), ("timestamp", str(timestamp_ms))]
+    return urlencode(items)
+
+
+def contract_param_string(params: Mapping[str, Any]) -> str:
+    """GET/DELETE paramString: keys sorted, values URL-encoded (%20 for spaces), nulls dropped
+    (mexc-docs contract_v1_en "Authentication method")."""
+    return "&".join(
+        f"{key}={quote(str(value), safe='')}"
+        for key, value in sorted(params.items())
+        if value is not None
+    )
+
+
+def sign_contract(secret: str, api_key: str, request_time: int | str, param_string: str) -> str:
+    """Hex HMAC-SHA256 of accessKey + Request-Time + paramString (§3.4)."""
+    message = f"{api_key}{request_time}{param_string}"
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+# --- Error classification ------------------------------------------------------------------
+
+
+def _error_fields(reply: Reply, *, contract: bool) -> tuple[int | None, str] | None:
+    """(code, message) when the reply is an error, None when it is a success.
+
+    Spot successes carry no `code` (or 0/200); contract answers carry `success`.
+    """
+    data = reply.data
+    if not isinstance(data, dict):
+        return None if reply.status < 400 else (None, "")
+    code = as_int(data.get("code"))
+    message = str(data.get("msg") or data.get("message") or "")
+    if reply.status < 400:
+        if contract and (data.get("success") is True or ("success" not in data and code == 0)):
+            return None
+        if not contract and ("code" not in data or code in (0, 200)):
+            return None
+    return code, message
+
+
+def _spot_category(code: int | None, message: str) -> Category | None:
+    category = SPOT_ERROR_CODES.get(code) if code is not None else None
+    # Code 400 is "api key required" in the table, but MEXC also uses it for plain parameter
+    # errors (CCXT maps it to BadRequest): only blame the key when the message says so.
+    if code == 400 and category_from_message(message) != Category.INVALID_KEY and message:
+        return None
+    return category
+
+
+def classify(reply: Reply, *, contract: bool) -> ExchangeError | None:
+    """The error a reply stands for, or None for a success. By code, message, then status."""
+    what = "MEXC futures" if contract else "MEXC"
+    if not reply.json_ok:
+        return transport_fallback(reply, what)
+    fields = _error_fields(reply, contract=contract)
+    if fields is None:
+        return None
+    code, message = fields
+    if code is None and not message:
+        return transport_fallback(reply, what)
+    if contract:
+        category = FUTURES_ERROR_CODES.get(code) if code is not None else None
+    else:
+        category = _spot_category(code, message)
+    category = category or category_from_message(message)
+    if contract and category == Category.NO_TRADE_PERMISSION:
+        category = Category.FUTURES_NOT_PERMITTED
+    text = f"{code} {message}".strip() if code is not None else message
+    if category is None:
+        if reply.status == 401:
+            category = Category.INVALID_KEY
+        else:
+            return TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
+                exchange_code=str(code) if code is not None else None,
+                retry_after=parse_retry_after(reply.headers),
+            )
+    return make_error(
+        category,
+        text,
+        exchange_code=str(code) if code is not None else None,
+        retry_after=parse_retry_after(reply.headers) if category.is_temporary else None,
+        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+    )
+
+
+def _spot_classify(reply: Reply) -> ExchangeError | None:
+    return classify(reply, contract=False)
+
+
+def _contract_classify(reply: Reply) -> ExchangeError | None:
+    return classify(reply, contract=True)
+
+
+# --- The client ----------------------------------------------------------------------------
+
+
+class MexcClient(HttpExchangeClient):
+    slug = SLUG
+    # Futures: the docs' host (§3.1); CCXT uses api.mexc.com/api/v1/... instead.
+    default_base_urls = {
+        "mexc": "https://api.mexc.com",
+        "mexc_futures": "https://contract.mexc.com",
+    }
+
+    @property
+    def spot_url(self) -> str:
+        return self.base_urls["mexc"]
+
+    @property
+    def futures_url(self) -> str:
+        return self.base_urls["mexc_futures"]
+
+    # Round 1 ---------------------------------------------------------------------------------
+
+    def _server_time(self, reply: Reply) -> int:
+        contract = reply.name == "futures_time"
+        error = classify(reply, contract=contract)
+        if error:
+            raise error
+        data = reply.data if isinstance(reply.data, dict) else {}
+        # Spot: {"serverTime": 1645539742000} (GET /api/v3/time, SpotV3/05);
+        # contract: {"success": true, "data": 1587442022003} (GET /api/v1/contract/ping, Futures/04).
+        value = as_int(data.get("data") if contract else data.get("serverTime"))
+        if value is None:
+            raise unexpected("MEXC", f"no server time in {reply.name}")
+        return value
+
+    def run(
+        self, transport: Transport, builder: ReportBuilder, credentials: Credentials, market: Market
+    ) -> None:
+        futures = market == Market.FUTURES
+        time_calls = [Call("time", "GET", f"{self.spot_url}/api/v3/time")]
+        if futures:
+            time_calls.append(
+                Call("futures_time", "GET", f"{self.futures_url}/api/v1/contract/ping")
+            )
+        skews = public_time_round(transport, time_calls, self._server_time)
+        builder.reachable({name: (skew, reply.latency_ms) for name, (skew, reply) in skews.items()})
+
+        # Round 2: every signed call at once, signed with the exchange's clock.
+        if futures:
+            skew = skews["futures_time"][0]
+            calls = [
+                self._contract_call(
+                    "futures_account",
+                    "/api/v1/private/account/assets",
+                    {},
+                    credentials,
+                    self.now_ms(skew),
+                )
+            ]
+        else:
+            skew = skews["time"][0]
+            calls = [
+                self._spot_call(
+                    "account", "GET", "/api/v3/account", (), credentials, self.now_ms(skew)
+                ),
+                self._spot_call(
+                    "order_test",
+                    "POST",
+                    "/api/v3/order/test",
+                    ORDER_TEST_PARAMS,
+                    credentials,
+                    self.now_ms(skew),
+                ),
+            ]
+        results = transport.send_all(calls)
+        for name, result in results.items():
+            if isinstance(result, Reply):
+                builder.report.latencies_ms[name] = result.latency_ms
+
+        if futures:
+            self._futures_checks(builder, results["futures_account"])
+        else:
+            self._spot_checks(builder, results["account"], results["order_test"])
+
+    def _spot_call(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        params: Iterable[tuple[str, str]],
+        credentials: Credentials,
+        timestamp_ms: int,
+    ) -> Call:
+        # Parameters travel in the query, body empty, as in the docs' POST /api/v3/order
+        # example; the URL carries exactly the string that was signed.
+        query = spot_query(params, timestamp_ms=timestamp_ms)
+        signature = sign_spot(credentials.api_secret, query)
+        return Call(
+            name,
+            method,
+            f"{self.spot_url}{path}?{query}&signature={signature}",
+            {"X-MEXC-APIKEY": credentials.api_key, "Content-Type": "application/json"},
+        )
+
+    def _contract_call(
+        self,
+        name: str,
+        path: str,
+        params: Mapping[str, Any],
+        credentials: Credentials,
+        request_time: int,
+    ) -> Call:
+        param_string = contract_param_string(params)
+        headers = {
+            "ApiKey": credentials.api_key,
+            "Request-Time": str(request_time),
+            "Signature": sign_contract(
+                credentials.api_secret, credentials.api_key, request_time, param_string
+            ),
+            "Content-Type": "application/json",
+        }
+        url = f"{self.futures_url}{path}" + (f"?{param_string}" if param_string else "")
+        return Call(name, "GET", url, headers)
+
+    # Evaluation ------------------------------------------------------------------------------
+
+    def _spot_checks(
+        self,
+        builder: ReportBuilder,
+        account: Reply | ExchangeError,
+        order_test: Reply | ExchangeError,
+    ) -> None:
+        reply, error = settle(account, _spot_classify)
+        if error is None and reply is not None:
+            builder.set(
+                CheckName.CREDENTIALS,
+                Outcome.OK,
+                "credentials_accepted",
+                latency_ms=reply.latency_ms,
+            )
+            balances = self._spot_balances(reply)
+            builder.report.balances = balances
+            builder.set(
+                CheckName.BALANCES,
+                Outcome.OK,
+                "balances_read",
+                {"count": len(balances)},
+                latency_ms=reply.latency_ms,
+            )
+            builder.add_permission("read")
+        elif error is not None and error.category == Category.NO_TRADE_PERMISSION:
+            # A permission refusal is given to a key MEXC recognised (an unknown key or a bad
+            # signature gets 10072/700002): the key is genuine but may not read the account
+            # (SPOT_ACCOUNT_READ). Inferred from the error table (exchanges.md §3.7).
+            builder.set(
+                CheckName.CREDENTIALS,
+                Outcome.OK,
+                "credentials_accepted",
+                latency_ms=latency_of(account),
+            )
+            builder.fail(
+                CheckName.BALANCES,
+                error,
+                code="read_permission_missing",
+                latency_ms=latency_of(account),
+            )
+        elif error is not None:
+            builder.fail_credentials(error, latency_ms=latency_of(account))
+            return
+
+        self._trade_check(builder, order_test)
+        builder.set(CheckName.FUTURES_PERMISSION, Outcome.SKIPPED, "not_futures_market")
+        self._unverifiable_checks(builder)
+
+    def _trade_check(self, builder: ReportBuilder, order_test: Reply | ExchangeError) -> None:
+        latency = latency_of(order_test)
+        if isinstance(order_test, Reply) and order_test.json_ok:
+            fields = _error_fields(order_test, contract=False)
+            if fields is None:
+                # Success is `{}`: the order was validated and not placed.
+                builder.set(
+                    CheckName.TRADE_PERMISSION, Outcome.OK, "order_test_ok", latency_ms=latency
+                )
+                builder.add_permission("spot")
+                return
+            code, _ = fields
+            if code is not None and is_order_validation(code):
+                builder.set(
+                    CheckName.TRADE_PERMISSION,
+                    Outcome.OK,
+                    "order_test_validated",
+                    {"exchange_code": str(code)},
+                    latency_ms=latency,
+                )
+                builder.add_permission("spot")
+                return
+        _, error = settle(order_test, _spot_classify)
+        assert error is not None  # a success returned above
+        code = (
+            "trade_permission_missing" if error.category == Category.NO_TRADE_PERMISSION else None
+        )
+        builder.fail(CheckName.TRADE_PERMISSION, error, code=code, latency_ms=latency)
+
+    def _futures_checks(self, builder: ReportBuilder, account: Reply | ExchangeError) -> None:
+        reply, error = settle(account, _contract_classify)
+        latency = latency_of(account)
+        if error is not None and error.category != Category.FUTURES_NOT_PERMITTED:
+            builder.fail_credentials(error, latency_ms=latency)
+            return
+        # 701-704/511 are permission answers given after the signature was verified.
+        builder.set(CheckName.CREDENTIALS, Outcome.OK, "credentials_accepted", latency_ms=latency)
+        if error is not None:
+            builder.fail(
+                CheckName.BALANCES, error, code="futures_account_unreadable", latency_ms=latency
+            )
+            builder.fail(
+                CheckName.FUTURES_PERMISSION,
+                error,
+                code="futures_permission_missing",
+                latency_ms=latency,
+            )
+        else:
+            assert reply is not None
+            balances = self._futures_balances(reply)
+            builder.report.balances = balances
+            builder.set(
+                CheckName.BALANCES,
+                Outcome.OK,
+                "futures_balances_read",
+                {"count": len(balances)},
+                latency_ms=latency,
+            )
+            builder.set(
+                CheckName.FUTURES_PERMISSION,
+                Outcome.OK,
+                "futures_account_readable",
+                latency_ms=latency,
+            )
+            builder.add_permission("read", "futures")
+        # "place order endpoints and cancel orders endpoints will be closed temporarily" since
+        # 2022-07-25 (mexc-docs-2025 Futures/01_update_log.md, exchanges.md §0.8): there is
+        # nothing to probe, and we do not pretend otherwise.
+        builder.set(
+            CheckName.TRADE_PERMISSION, Outcome.NOT_VERIFIABLE, "mexc_futures_api_orders_closed"
+        )
+        self._unverifiable_checks(builder)
+
+    def _unverifiable_checks(self, builder: ReportBuilder) -> None:
+        # No MEXC endpoint reports the calling key's withdrawal permission or IP binding
+        # (§3.5); the user confirms on the form. Keys without an IP binding expire after 90
+        # days (mexc-docs FAQ, §3.2), which the page explains next to this result.
+        builder.set(CheckName.WITHDRAWAL, Outcome.NOT_VERIFIABLE, "mexc_cannot_tell")
+        if not builder.has(CheckName.IP_RESTRICTION):
+            builder.set(
+                CheckName.IP_RESTRICTION, Outcome.NOT_VERIFIABLE, "mexc_unbound_expires_90d"
+            )
+        builder.set(CheckName.KEY_EXPIRY, Outcome.NOT_VERIFIABLE, "not_reported")
+
+    # Parsing ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _spot_balances(reply: Reply) -> list[dict[str, str]]:
+        # GET /api/v3/account: {"balances": [{"asset", "free", "locked"}, ...]} (§3.6).
+        data = reply.data if isinstance(reply.data, dict) else {}
+        rows = data.get("balances")
+        if not isinstance(rows, list):
+            raise unexpected("MEXC", "account without balances")
+        amounts: dict[str, tuple[Decimal, Decimal]] = {}
+        for row in rows:
+            if not isinstance(row, dict) or not row.get("asset"):
+                continue
+            free, locked = to_decimal(row.get("free")), to_decimal(row.get("locked"))
+            if free is None or locked is None:
+                raise unexpected("MEXC", f"unreadable balance for {row.get('asset')}")
+            amounts[str(row["asset"]).upper()] = (free, locked)
+        return summarise_balances(amounts, ("free", "locked"))
+
+    @staticmethod
+    def _futures_balances(reply: Reply) -> list[dict[str, str]]:
+        # GET /api/v1/private/account/assets: {"data": [{"currency", "equity",
+        # "availableBalance", ...}]} (§3.6).
+        rows = reply.data.get("data") if isinstance(reply.data, dict) else None
+        if not isinstance(rows, list):
+            raise unexpected("MEXC futures", "account assets without data")
+        amounts: dict[str, tuple[Decimal, Decimal]] = {}
+        for row in rows:
+            if not isinstance(row, dict) or not row.get("currency"):
+                continue
+            equity = to_decimal(row.get("equity"))
+            available = to_decimal(row.get("availableBalance"))
+            if equity is None or available is None:
+                raise unexpected("MEXC futures", f"unreadable balance for {row.get('currency')}")
+            amounts[str(row["currency"]).upper()] = (equity, available)
+        return summarise_balances(amounts, ("equity", "available"))

@@ -1,0 +1,188 @@
+"""Translatable texts for connection-test results.
+
+Reports store language-neutral codes and params; these texts render them in the user's
+language when a page is shown. The four first categories use the wording of the product's
+own error table (invalid key, no trading permission, IP not allowed, exchange unavailable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .base import Category, CheckName, Outcome
+
+
+@dataclass(frozen=True)
+class Problem:
+    title: Promise
+    cause: Promise
+    what_to_do: Promise
+
+
+CATEGORY_TEXTS: dict[Category, Problem] = {
+    Category.INVALID_KEY: Problem(
+        title=_("Invalid API key"),
+        cause=_("The API key or secret was copied incorrectly"),
+        what_to_do=_("Create a new key or copy the values again"),
+    ),
+    Category.NO_TRADE_PERMISSION: Problem(
+        title=_("No trading permission"),
+        cause=_("Trade permission is disabled"),
+        what_to_do=_("Enable trading permission, but keep withdrawal disabled"),
+    ),
+    Category.FUTURES_NOT_PERMITTED: Problem(
+        title=_("Futures permission missing"),
+        cause=_("This is a futures connection, but the key may not use the futures account"),
+        what_to_do=_(
+            "Enable the futures permission on the key (keep withdrawal disabled), or connect "
+            "this key as a spot connection instead"
+        ),
+    ),
+    Category.IP_NOT_ALLOWED: Problem(
+        title=_("IP not allowed"),
+        cause=_("The key's IP restriction does not include our server IP"),
+        what_to_do=_("Add the server IPs shown below to the key's whitelist on the exchange"),
+    ),
+    Category.WITHDRAWAL_ENABLED: Problem(
+        title=_("Withdrawal permission enabled"),
+        cause=_(
+            "The key can withdraw funds. We refuse such keys: a trading bot must never be "
+            "able to move money out of your account"
+        ),
+        what_to_do=_(
+            "Delete this key on the exchange now and create a new one without withdrawal permission"
+        ),
+    ),
+    Category.CLOCK_SKEW: Problem(
+        title=_("Time mismatch"),
+        cause=_("The exchange rejected the request's timestamp as too far from its own time"),
+        what_to_do=_("Run the test again; if it keeps failing, contact support"),
+    ),
+    Category.ACCOUNT_RESTRICTED: Problem(
+        title=_("Account restricted"),
+        cause=_("The exchange has frozen or restricted the account, or does not serve its region"),
+        what_to_do=_(
+            "Check your account status and messages on the exchange and contact its support"
+        ),
+    ),
+    Category.EXCHANGE_UNAVAILABLE: Problem(
+        title=_("Exchange unavailable"),
+        cause=_("The exchange API is temporarily unavailable"),
+        what_to_do=_("Wait and run the test again"),
+    ),
+}
+
+
+def problem_for(category: Category | str) -> Problem:
+    return CATEGORY_TEXTS[Category(category)]
+
+
+CHECK_LABELS: dict[CheckName, Promise] = {
+    CheckName.REACHABLE: _("Exchange reachable"),
+    CheckName.CREDENTIALS: _("Key and secret"),
+    CheckName.BALANCES: _("Balances"),
+    CheckName.TRADE_PERMISSION: _("Trading"),
+    CheckName.FUTURES_PERMISSION: _("Futures"),
+    CheckName.WITHDRAWAL: _("Withdrawal"),
+    CheckName.IP_RESTRICTION: _("IP restriction"),
+    CheckName.KEY_EXPIRY: _("Key expiry"),
+}
+
+OUTCOME_LABELS: dict[Outcome, Promise] = {
+    Outcome.OK: _("OK"),
+    Outcome.FAILED: _("Failed"),
+    Outcome.WARNING: _("Warning"),
+    Outcome.NOT_VERIFIABLE: _("Cannot be verified"),
+    Outcome.SKIPPED: _("Skipped"),
+}
+
+# Detail code → text with %(name)s placeholders filled from the check's params.
+CHECK_DETAILS: dict[str, Promise] = {
+    # reachable
+    "reachable": _("Exchange reachable, clock skew: %(skew_ms)s ms"),
+    "clock_skew_high": _(
+        "Clock skew: %(skew_ms)s ms. We correct for it, but the server clock should be synced"
+    ),
+    # credentials
+    "credentials_accepted": _("Key accepted by the exchange"),
+    "read_permission_missing": _("The key may not read the account"),
+    # balances
+    "balances_read": _("Balances readable (%(count)s assets shown)"),
+    "futures_balances_read": _("Futures account readable (%(count)s assets shown)"),
+    "futures_account_unreadable": _("The key may not read the futures account"),
+    # trading
+    "spot_trade_enabled": _("Trading: enabled"),
+    "futures_trade_enabled": _("Futures trading: enabled"),
+    "trade_permission_missing": _("Trading: disabled"),
+    "order_test_ok": _("Trading: enabled (a test order was validated; nothing was placed)"),
+    "order_test_validated": _(
+        "Trading: enabled (the key was accepted for trading; the test order was only rejected "
+        "by order rules, code %(exchange_code)s; nothing was placed)"
+    ),
+    "mexc_futures_api_orders_closed": _(
+        "Futures trading: cannot be verified. MEXC has closed futures order placement through "
+        "its API since 25 July 2022"
+    ),
+    # futures
+    "not_futures_market": _("Not needed for a spot connection"),
+    "futures_enabled": _("Futures: enabled"),
+    "futures_account_readable": _("Futures: account accessible"),
+    "futures_permission_missing": _("Futures: not permitted for this key"),
+    # withdrawal
+    "withdrawal_disabled": _("Withdrawal: disabled"),
+    "withdrawal_enabled": _("Withdrawal: ENABLED. This key must not be used"),
+    "mexc_cannot_tell": _(
+        "Withdrawal: MEXC does not report it. Please confirm the key has no withdrawal permission"
+    ),
+    # IP restriction
+    "ip_restricted": _("IP restriction: set (%(count)s entries)"),
+    "ip_not_set": _("IP restriction: not set. Recommended"),
+    "ip_not_whitelisted": _("IP restriction: our server IP %(reported_ip)s is not on the list"),
+    "mexc_unbound_expires_90d": _(
+        "IP restriction: MEXC does not report it. Keys without an IP binding expire after 90 days"
+    ),
+    # key expiry
+    "not_reported": _("Key expiry: not reported by the exchange"),
+    # demo
+    "demo_account": _("Demo account: no real exchange is contacted"),
+    # generic
+    "not_run": _("Not checked because an earlier check failed"),
+    # a failed check whose detail is the problem category itself
+    Category.INVALID_KEY.value: _("Rejected: wrong key, secret or passphrase"),
+    Category.NO_TRADE_PERMISSION.value: _("Rejected: the key lacks a permission"),
+    Category.FUTURES_NOT_PERMITTED.value: _("Rejected: the key may not use futures"),
+    Category.IP_NOT_ALLOWED.value: _("Rejected: request from an IP not on the key's whitelist"),
+    Category.WITHDRAWAL_ENABLED.value: _("Withdrawal: ENABLED. This key must not be used"),
+    Category.CLOCK_SKEW.value: _("Rejected: request time outside the exchange's window"),
+    Category.ACCOUNT_RESTRICTED.value: _("Rejected: the account is restricted"),
+    Category.EXCHANGE_UNAVAILABLE.value: _("The exchange did not answer properly"),
+}
+
+_UNKNOWN_DETAIL = _("Result code: %(code)s")
+
+
+class _Params(dict):
+    """Missing placeholders render as "?" instead of breaking a page."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def check_label(name: CheckName | str) -> str:
+    return str(CHECK_LABELS[CheckName(name)])
+
+
+def outcome_label(outcome: Outcome | str) -> str:
+    return str(OUTCOME_LABELS[Outcome(outcome)])
+
+
+def check_detail(code: str, params: Mapping[str, Any] | None = None) -> str:
+    template = CHECK_DETAILS.get(code)
+    if template is None:
+        return str(_UNKNOWN_DETAIL) % {"code": code}
+    return str(template) % _Params(params or {})

@@ -89,6 +89,10 @@ class Connection(models.Model):
         ordering = ["name"]
         verbose_name = _("connection")
         verbose_name_plural = _("connections")
+        permissions = [
+            ("run_connection_test", "Can run a connection test"),
+            ("pause_strategies", "Can pause strategies"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 Lower("name"), "owner", name="connection_name_unique_per_owner"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from connections.models import Connection, ConnectionCheck
+from connections.models import AuditEvent, Connection, ConnectionCheck
 
 
 def connection_list(*, user) -> QuerySet[Connection]:
@@ -20,3 +20,10 @@ def connection_get(*, user, pk: int) -> Connection:
 
 def connection_checks(*, connection: Connection, limit: int = 20) -> QuerySet[ConnectionCheck]:
     return connection.checks.select_related("requested_by").defer("report")[:limit]
+
+
+def audit_events_for(*, user, connection_id: int, limit: int = 20) -> QuerySet[AuditEvent]:
+    """The user's own events about one connection (and its strategies), newest first."""
+    return AuditEvent.objects.filter(owner=user, connection_id_ref=connection_id).select_related(
+        "actor"
+    )[:limit]

@@ -112,6 +112,7 @@ def _detail_context(request: HttpRequest, connection) -> dict:
         "egress_ips": settings.EXCHANGE_EGRESS_IPS,
         "unbound_key_expiry": presenters.unbound_key_expiry(connection),
         "checks": selectors.connection_checks(connection=connection),
+        "events": selectors.audit_events_for(user=request.user, connection_id=connection.pk),
         "rename_form": RenameForm(initial={"name": connection.name}),
     }
 

@@ -1,0 +1,245 @@
+"""Support-staff views of connections. Secrets and fingerprints are never shown or editable."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from connections import presenters, services
+from connections.models import AuditEvent, Connection, ConnectionCheck
+from strategies.services import strategies_pause_for_connection
+
+# Columns that hold key material. Listed once so every admin below excludes them.
+SECRET_FIELDS = ("api_key", "api_secret", "passphrase", "key_fingerprint")
+
+
+class ReadOnlyAdminMixin:
+    """Support reads; nobody adds or edits these rows through the admin."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ConnectionCheckInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ConnectionCheck
+    fields = ("created_at", "trigger", "requested_by", "state", "verdict", "category", "message")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    extra = 0
+    max_num = 0
+    show_change_link = True
+    can_delete = False
+
+
+@admin.register(Connection)
+class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "owner_email",
+        "exchange",
+        "market",
+        "status",
+        "problem_category",
+        "last_tested_at",
+    )
+    list_filter = ("exchange", "market", "status", "problem_category")
+    search_fields = ("owner__email", "name")
+    list_select_related = ("owner",)
+    exclude = SECRET_FIELDS
+    readonly_fields = (
+        "owner",
+        "name",
+        "exchange",
+        "market",
+        "key_hint",
+        "withdrawal_off_confirmed",
+        "status",
+        "problem_category",
+        "problem_message",
+        "reported_ip",
+        "permissions",
+        "ip_restricted",
+        "key_expires_at",
+        "clock_skew_ms",
+        "last_tested_at",
+        "last_online_at",
+        "failing_since",
+        "testing_since",
+        "key_replaced_at",
+        "created_at",
+        "updated_at",
+        "latest_report",
+        "recent_events",
+    )
+    fieldsets = (
+        (None, {"fields": ("owner", "name", "exchange", "market", "key_hint", "status")}),
+        (
+            _("Latest test"),
+            {
+                "fields": (
+                    "latest_report",
+                    "problem_category",
+                    "problem_message",
+                    "reported_ip",
+                    "permissions",
+                    "ip_restricted",
+                    "withdrawal_off_confirmed",
+                    "key_expires_at",
+                    "clock_skew_ms",
+                    "last_tested_at",
+                    "last_online_at",
+                    "failing_since",
+                    "testing_since",
+                )
+            },
+        ),
+        (
+            _("History"),
+            {"fields": ("recent_events", "key_replaced_at", "created_at", "updated_at")},
+        ),
+    )
+    inlines = [ConnectionCheckInline]
+    actions = ["run_connection_test", "pause_strategies"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer(*SECRET_FIELDS)
+
+    @admin.display(description=_("owner"), ordering="owner__email")
+    def owner_email(self, obj: Connection) -> str:
+        return obj.owner.email
+
+    @admin.display(description=_("checks"))
+    def latest_report(self, obj: Connection) -> str:
+        rows = presenters.report_rows(obj.last_report)
+        if not rows:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{} <strong>{}</strong>: {}</li>",
+                ((row.mark, row.label, row.detail) for row in rows),
+            ),
+        )
+
+    @admin.display(description=_("audit log"))
+    def recent_events(self, obj: Connection) -> str:
+        events = AuditEvent.objects.filter(connection_id_ref=obj.pk).select_related("actor")[:20]
+        return (
+            format_html(
+                "<ul>{}</ul>",
+                format_html_join(
+                    "",
+                    "<li>{} · {} · {}</li>",
+                    (
+                        (
+                            e.created_at.strftime("%Y-%m-%d %H:%M"),
+                            e.get_action_display(),
+                            e.actor.email if e.actor else e.get_actor_kind_display(),
+                        )
+                        for e in events
+                    ),
+                ),
+            )
+            if events
+            else "—"
+        )
+
+    @admin.action(description=_("Run connection test"), permissions=["run_test"])
+    def run_connection_test(self, request, queryset) -> None:
+        started = refused = 0
+        for connection in queryset:
+            try:
+                services.connection_request_check(
+                    connection=connection, trigger="support", requested_by=request.user
+                )
+                started += 1
+            except services.CheckNotStarted:
+                refused += 1
+        self.message_user(request, _("%(n)s tests started.") % {"n": started}, messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                _("%(n)s not started (already testing, just tested, or queue unavailable).")
+                % {"n": refused},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Pause strategies"), permissions=["pause"])
+    def pause_strategies(self, request, queryset) -> None:
+        paused = sum(
+            strategies_pause_for_connection(connection=c, reason="support", actor=request.user)
+            for c in queryset
+        )
+        self.message_user(request, _("%(n)s strategies paused.") % {"n": paused}, messages.SUCCESS)
+
+    def has_run_test_permission(self, request) -> bool:
+        return request.user.has_perm("connections.run_connection_test")
+
+    def has_pause_permission(self, request) -> bool:
+        return request.user.has_perm("connections.pause_strategies")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting wipes the user's key; only the user does that, from their own pages.
+        return False
+
+
+@admin.register(ConnectionCheck)
+class ConnectionCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "connection", "trigger", "state", "verdict", "category", "created_at")
+    list_filter = ("state", "verdict", "category", "trigger")
+    search_fields = ("connection__name", "connection__owner__email")
+    list_select_related = ("connection",)
+    readonly_fields = (
+        "connection",
+        "requested_by",
+        "trigger",
+        "state",
+        "verdict",
+        "category",
+        "message",
+        "report",
+        "attempts",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "action",
+        "object_type",
+        "object_label",
+        "actor_kind",
+        "actor",
+        "owner",
+    )
+    list_filter = ("action", "actor_kind", "object_type")
+    search_fields = ("object_label", "owner__email", "actor__email")
+    list_select_related = ("actor", "owner")
+    readonly_fields = (
+        "created_at",
+        "owner",
+        "actor_kind",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "object_label",
+        "connection_id_ref",
+        "data",
+    )
+    date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -207,6 +207,17 @@ def classify(reply: Reply, *, contract: bool) -> ExchangeError | None:
     code, message = fields
     if code is None and not message:
         return transport_fallback(reply, what)
+    text = f"{code} {message}".strip() if code is not None else message
+    if reply.status in (418, 429) and code not in (429, 510):
+        # A rate limit or automated IP ban (mexc-docs LIMITS: 429, then 418 with Retry-After)
+        # is temporary whatever its body says; its wording ("banned") must not read as an
+        # account restriction.
+        return TemporaryExchangeError(
+            Category.EXCHANGE_UNAVAILABLE,
+            f"{what} rate limit (HTTP {reply.status}): {text}",
+            exchange_code=str(code) if code is not None else None,
+            retry_after=parse_retry_after(reply.headers),
+        )
     if contract:
         category = FUTURES_ERROR_CODES.get(code) if code is not None else None
     else:
@@ -214,7 +225,6 @@ def classify(reply: Reply, *, contract: bool) -> ExchangeError | None:
     category = category or category_from_message(message)
     if contract and category == Category.NO_TRADE_PERMISSION:
         category = Category.FUTURES_NOT_PERMITTED
-    text = f"{code} {message}".strip() if code is not None else message
     if category is None:
         if reply.status == 401:
             category = Category.INVALID_KEY

@@ -6,9 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from connections import guides, presenters, selectors, services
 from connections.exchanges import registry
@@ -33,6 +35,15 @@ def _guide_context(spec: registry.ExchangeSpec | None) -> dict:
         "name_suggestions": guides.NAME_SUGGESTIONS,
         "egress_ips": settings.EXCHANGE_EGRESS_IPS,
     }
+
+
+def _redirect(request: HttpRequest, name: str, **kwargs) -> HttpResponse:
+    """A redirect that also works for htmx requests: htmx would otherwise follow a 302 inside
+    the XHR and swap the next page into the form."""
+    url = reverse(name, kwargs=kwargs)
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
 
 
 def _apply_service_error(form, error: ValidationError) -> None:
@@ -89,7 +100,7 @@ def connection_new(request: HttpRequest) -> HttpResponse:
                     "Run the connection test next."
                 ),
             )
-            return redirect("connections:detail", pk=connection.pk)
+            return _redirect(request, "connections:detail", pk=connection.pk)
     context = {
         "form": form,
         "spec": spec,
@@ -212,10 +223,7 @@ def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
             )
             % {"name": name},
         )
-        response = redirect("connections:list")
-        if request.htmx:
-            response["HX-Redirect"] = response["Location"]
-        return response
+        return _redirect(request, "connections:list")
     context = {
         "connection": connection,
         "exchange_label": presenters.exchange_label(connection.exchange),

@@ -83,7 +83,7 @@ def problem_for(category: Category | str) -> Problem:
 
 
 CHECK_LABELS: dict[CheckName, Promise] = {
-    CheckName.REACHABLE: _("Exchange reachable"),
+    CheckName.REACHABLE: _("Exchange"),
     CheckName.CREDENTIALS: _("Key and secret"),
     CheckName.BALANCES: _("Balances"),
     CheckName.TRADE_PERMISSION: _("Trading"),
@@ -104,7 +104,7 @@ OUTCOME_LABELS: dict[Outcome, Promise] = {
 # Detail code → text with %(name)s placeholders filled from the check's params.
 CHECK_DETAILS: dict[str, Promise] = {
     # reachable
-    "reachable": _("Exchange reachable, clock skew: %(skew_ms)s ms"),
+    "reachable": _("reachable, clock skew %(skew_ms)s ms"),
     "clock_skew_high": _(
         "Clock skew: %(skew_ms)s ms. We correct for it, but the server clock should be synced"
     ),
@@ -116,10 +116,10 @@ CHECK_DETAILS: dict[str, Promise] = {
     "futures_balances_read": _("Futures account readable (%(count)s assets shown)"),
     "futures_account_unreadable": _("The key may not read the futures account"),
     # trading
-    "spot_trade_enabled": _("Trading: enabled"),
-    "futures_trade_enabled": _("Futures trading: enabled"),
-    "trade_permission_missing": _("Trading: disabled"),
-    "order_test_ok": _("Trading: enabled (a test order was validated; nothing was placed)"),
+    "spot_trade_enabled": _("enabled"),
+    "futures_trade_enabled": _("futures trading enabled"),
+    "trade_permission_missing": _("disabled"),
+    "order_test_ok": _("enabled (a test order was validated; nothing was placed)"),
     "order_test_validated": _(
         "Trading: enabled (the key was accepted for trading; the test order was only rejected "
         "by order rules, code %(exchange_code)s; nothing was placed)"
@@ -130,24 +130,24 @@ CHECK_DETAILS: dict[str, Promise] = {
     ),
     # futures
     "not_futures_market": _("Not needed for a spot connection"),
-    "futures_enabled": _("Futures: enabled"),
-    "futures_account_readable": _("Futures: account accessible"),
-    "futures_permission_missing": _("Futures: not permitted for this key"),
+    "futures_enabled": _("enabled"),
+    "futures_account_readable": _("account accessible"),
+    "futures_permission_missing": _("not permitted for this key"),
     # withdrawal
-    "withdrawal_disabled": _("Withdrawal: disabled"),
-    "withdrawal_enabled": _("Withdrawal: ENABLED. This key must not be used"),
+    "withdrawal_disabled": _("disabled"),
+    "withdrawal_enabled": _("ENABLED. This key must not be used"),
     "mexc_cannot_tell": _(
         "Withdrawal: MEXC does not report it. Please confirm the key has no withdrawal permission"
     ),
     # IP restriction
-    "ip_restricted": _("IP restriction: set (%(count)s entries)"),
-    "ip_not_set": _("IP restriction: not set. Recommended"),
-    "ip_not_whitelisted": _("IP restriction: our server IP %(reported_ip)s is not on the list"),
+    "ip_restricted": _("set (%(count)s entries)"),
+    "ip_not_set": _("not set — recommended"),
+    "ip_not_whitelisted": _("our server IP %(reported_ip)s is not on the list"),
     "mexc_unbound_expires_90d": _(
         "IP restriction: MEXC does not report it. Keys without an IP binding expire after 90 days"
     ),
     # key expiry
-    "not_reported": _("Key expiry: not reported by the exchange"),
+    "not_reported": _("not reported by the exchange"),
     # demo
     "demo_account": _("Demo account: no real exchange is contacted"),
     # generic
@@ -157,7 +157,7 @@ CHECK_DETAILS: dict[str, Promise] = {
     Category.NO_TRADE_PERMISSION.value: _("Rejected: the key lacks a permission"),
     Category.FUTURES_NOT_PERMITTED.value: _("Rejected: the key may not use futures"),
     Category.IP_NOT_ALLOWED.value: _("Rejected: request from an IP not on the key's whitelist"),
-    Category.WITHDRAWAL_ENABLED.value: _("Withdrawal: ENABLED. This key must not be used"),
+    Category.WITHDRAWAL_ENABLED.value: _("ENABLED. This key must not be used"),
     Category.CLOCK_SKEW.value: _("Rejected: request time outside the exchange's window"),
     Category.ACCOUNT_RESTRICTED.value: _("Rejected: the account is restricted"),
     Category.EXCHANGE_UNAVAILABLE.value: _("The exchange did not answer properly"),

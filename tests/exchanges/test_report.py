@@ -333,11 +333,11 @@ def test_every_category_has_title_cause_and_what_to_do():
 
 
 def test_detail_text_fills_params():
-    assert problems.check_detail("reachable", {"skew_ms": 120}) == (
-        "Exchange reachable, clock skew: 120 ms"
-    )
-    assert problems.check_detail("ip_not_set") == "IP restriction: not set. Recommended"
-    assert problems.check_detail("withdrawal_disabled", {}) == "Withdrawal: disabled"
+    assert problems.check_detail("reachable", {"skew_ms": 120}) == "reachable, clock skew 120 ms"
+    assert problems.check_detail("ip_not_set") == "not set — recommended"
+    assert problems.check_detail("withdrawal_disabled", {}) == "disabled"
+    # The page shows "<label>: <detail>", as in "Withdrawal: disabled".
+    assert problems.check_label("withdrawal") == "Withdrawal"
 
 
 def test_detail_text_survives_missing_params_and_unknown_codes():
@@ -347,7 +347,7 @@ def test_detail_text_survives_missing_params_and_unknown_codes():
 
 def test_labels():
     assert [problems.check_label(name) for name in CheckName][:2] == [
-        "Exchange reachable",
+        "Exchange",
         "Key and secret",
     ]
     assert problems.outcome_label("not_verifiable") == "Cannot be verified"

@@ -447,3 +447,11 @@ def test_check_connection_command_unknown_id():
 
     with pytest.raises(CommandError):
         call_command("check_connection", "999999")
+
+
+def test_htmx_press_while_testing_says_why_nothing_started(alice_client, conn, enqueued):
+    url = reverse("connections:test", args=[conn.pk])
+    alice_client.post(url, HTTP_HX_REQUEST="true")
+    again = alice_client.post(url, HTTP_HX_REQUEST="true")
+    assert again.status_code == 409
+    assert "already running" in again.content.decode()

@@ -1,0 +1,1 @@
+from tests.integration.conftest import celery_worker, exchange_urls, simulator  # noqa: F401

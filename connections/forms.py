@@ -42,6 +42,17 @@ class SecretInput(forms.PasswordInput):
         super().__init__(attrs={**base, **(attrs or {})}, render_value=False)
 
 
+class KeyInput(forms.TextInput):
+    """Visible while typing, but a submitted key is never rendered back (e.g. on a form error)."""
+
+    def __init__(self, attrs=None):
+        base = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+        super().__init__(attrs={**base, **(attrs or {})})
+
+    def format_value(self, value):
+        return None
+
+
 class CredentialsMixin:
     """Key, secret, passphrase and the withdrawal confirmation for one exchange."""
 
@@ -51,7 +62,7 @@ class CredentialsMixin:
         self.fields["api_key"] = forms.CharField(
             label=_("API key"),
             max_length=200,
-            widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+            widget=KeyInput(),
         )
         self.fields["api_secret"] = forms.CharField(
             label=_("Secret key"),

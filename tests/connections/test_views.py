@@ -339,3 +339,10 @@ def test_unused_keys_are_flagged(alice_client, conn):
     assert Connection.objects.get(pk=conn.pk).is_unused
     Connection.objects.filter(pk=conn.pk).update(failing_since=timezone.now() - timedelta(days=29))
     assert not Connection.objects.get(pk=conn.pk).is_unused
+
+
+def test_form_errors_never_echo_the_api_key_either(alice_client):
+    key = mexc_key()
+    response = alice_client.post(reverse("connections:new"), mexc_form(api_key=key, name=""))
+    assert response.status_code == 400
+    assert key not in response.content.decode()

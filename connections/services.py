@@ -178,7 +178,13 @@ def connection_delete(*, connection: Connection, actor) -> None:
         # Overwrite before deleting so no code path between here and the DELETE (signals,
         # cascades, a failing constraint) can still read the secrets.
         Connection.objects.filter(pk=connection.pk).update(
-            api_key="", api_secret="", passphrase=None, current_check=None
+            api_key="",
+            api_secret="",
+            passphrase=None,
+            # A test may be in flight: its result will find no row and be discarded.
+            status=ConnectionStatus.UNTESTED,
+            current_check=None,
+            testing_since=None,
         )
         Connection.objects.filter(pk=connection.pk).delete()
 
@@ -310,9 +316,9 @@ def connection_run_check(*, check_id: int) -> str:
 
     Returns "stale" or the verdict. Temporary exchange errors propagate so the task can retry.
     """
-    check = ConnectionCheck.objects.select_related("connection").get(pk=check_id)
-    credentials = connection_start_check(check_id=check_id)
-    if credentials is None:
+    check = ConnectionCheck.objects.select_related("connection").filter(pk=check_id).first()
+    credentials = connection_start_check(check_id=check_id) if check else None
+    if credentials is None:  # superseded, finished, or the connection was deleted
         return "stale"
     connection = check.connection
     client = registry.build_client(
@@ -330,7 +336,9 @@ def connection_run_check(*, check_id: int) -> str:
 
 def connection_record_error(*, check_id: int, error: ExchangeError) -> bool:
     """A test ended in an error after its retries: record it as a failed report."""
-    check = ConnectionCheck.objects.select_related("connection").get(pk=check_id)
+    check = ConnectionCheck.objects.select_related("connection").filter(pk=check_id).first()
+    if check is None:  # the connection was deleted meanwhile
+        return False
     report = failed_report(
         check.connection.exchange, ExchangeMarket(check.connection.market), error
     )
@@ -348,7 +356,9 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
 
     now = timezone.now()
     with transaction.atomic():
-        check = ConnectionCheck.objects.select_for_update().get(pk=check_id)
+        check = ConnectionCheck.objects.select_for_update().filter(pk=check_id).first()
+        if check is None:  # the connection (and its checks) was deleted meanwhile
+            return False
         connection = Connection.objects.select_for_update().get(pk=check.connection_id)
         if check.state == CheckState.FINISHED or connection.current_check_id != check.pk:
             if check.state != CheckState.FINISHED:

@@ -455,3 +455,21 @@ def test_htmx_press_while_testing_says_why_nothing_started(alice_client, conn, e
     again = alice_client.post(url, HTTP_HX_REQUEST="true")
     assert again.status_code == 409
     assert "already running" in again.content.decode()
+
+
+def test_a_connection_can_be_deleted_while_its_test_is_in_flight(conn, fake_client):
+    fake_client(online)
+    check = request(conn)
+    services.connection_delete(connection=conn, actor=None)
+    assert not Connection.objects.filter(pk=conn.pk).exists()
+    assert not ConnectionCheck.objects.filter(pk=check.pk).exists()
+
+
+def test_the_task_of_a_deleted_connection_ends_quietly(conn, fake_client):
+    fake_client(online)
+    check = request(conn)
+    services.connection_delete(connection=conn, actor=None)
+    assert services.connection_run_check(check_id=check.pk) == "stale"
+    assert tasks.connection_check.apply(args=[check.pk]).result == "stale"
+    report = online(conn.market)
+    assert services.connection_record_report(check_id=check.pk, report=report) is False

@@ -320,6 +320,16 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Strategies: the enable gate and the exchanges' symbol lists (issue 6) ------------------
+# A strategy may be enabled only while its connection's last test is at most this old (seconds).
+STRATEGY_GATE_MAX_TEST_AGE = env.int("STRATEGY_GATE_MAX_TEST_AGE", default=24 * 3600)
+# How often the exchanges' public lists of API-tradable pairs are refreshed (seconds).
+SYMBOL_LIST_REFRESH_INTERVAL = env.int("SYMBOL_LIST_REFRESH_INTERVAL", default=6 * 3600)
+CELERY_BEAT_SCHEDULE["refresh-symbol-lists"] = {
+    "task": "strategies.tasks.refresh_symbol_lists",
+    "schedule": float(SYMBOL_LIST_REFRESH_INTERVAL),
+}
+
 # --- Logging -------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

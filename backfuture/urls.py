@@ -12,6 +12,7 @@ urlpatterns = [
     path("language/", user_views.set_language, name="set_language"),
     path("account/", user_views.account, name="account"),
     path("connections/", include("connections.urls")),
+    path("strategies/", include("strategies.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

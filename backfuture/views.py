@@ -4,6 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from strategies import selectors as strategy_selectors
+
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -13,4 +15,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard_context(user) -> dict:
-    return {}
+    # Evaluated here, in a fixed number of queries (connections + their strategies), however
+    # many connections and strategies the user has.
+    return {"connections": list(strategy_selectors.dashboard_connections(user=user))}

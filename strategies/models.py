@@ -19,6 +19,7 @@ class PauseReason(models.TextChoices):
     USER = "user", _("Paused by you")
     CONNECTION_FAILED = "connection_failed", _("Its connection failed its test")
     KEY_REPLACED = "key_replaced", _("The connection's API key was replaced")
+    SETTINGS_CHANGED = "settings_changed", _("Its settings were changed")
     SUPPORT = "support", _("Paused by support staff")
 
 
@@ -68,12 +69,15 @@ class Strategy(models.Model):
     volume_scale = models.DecimalField(_("volume scale"), max_digits=8, decimal_places=4)
     take_profit_pct = models.DecimalField(_("take profit (%)"), **_pct())
     recovery_enabled = models.BooleanField(_("Recovery Mode"), default=True)
+    # Each trigger may be switched off (empty); Recovery Mode then needs at least one other.
     recovery_drawdown_pct = models.DecimalField(
-        _("drawdown trigger (%)"), default=Decimal("10"), **_pct()
+        _("drawdown trigger (%)"), default=Decimal("10"), null=True, blank=True, **_pct()
     )
-    recovery_addons_used = models.PositiveSmallIntegerField(_("add-ons used trigger"), default=3)
+    recovery_addons_used = models.PositiveSmallIntegerField(
+        _("add-ons used trigger"), default=3, null=True, blank=True
+    )
     recovery_margin_used_pct = models.DecimalField(
-        _("margin used trigger (%)"), default=Decimal("60"), **_pct()
+        _("margin used trigger (%)"), default=Decimal("60"), null=True, blank=True, **_pct()
     )
     cautious_after_drawdown = models.BooleanField(_("cautious after drawdown"), default=True)
     new_groups_connection = models.ForeignKey(
@@ -118,3 +122,29 @@ class Strategy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SymbolList(models.Model):
+    """The pairs an exchange lets us trade over its API on one market (`BASE/QUOTE`).
+
+    Refreshed from the exchange's public endpoints by `strategies.tasks.refresh_symbol_lists`;
+    a failed refresh keeps the previous list and records why.
+    """
+
+    exchange = models.CharField(max_length=20)
+    market = models.CharField(max_length=10)
+    pairs = models.JSONField(default=list, blank=True)
+    # When `pairs` was last fetched successfully; None while no fetch has succeeded yet.
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("symbol list")
+        verbose_name_plural = _("symbol lists")
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "market"], name="symbol_list_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exchange}/{self.market}"

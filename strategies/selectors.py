@@ -1,0 +1,94 @@
+"""Reads of strategies. Every read that depends on who is asking is scoped by owner here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from connections import selectors as connection_selectors
+from connections.exchanges import symbols
+from connections.models import Connection
+from strategies import gate
+from strategies.models import Strategy, SymbolList
+
+# Never needed to list or show a strategy or its connections.
+_SECRETS = ("api_key", "api_secret", "passphrase")
+_RELATED_SECRETS = tuple(
+    f"{relation}__{name}"
+    for relation in ("connection", "new_groups_connection")
+    for name in _SECRETS
+)
+
+
+def strategy_list(*, user) -> QuerySet[Strategy]:
+    return (
+        Strategy.objects.filter(owner=user)
+        .select_related("connection", "new_groups_connection")
+        .defer(*_RELATED_SECRETS)
+    )
+
+
+def strategy_get(*, user, pk: int) -> Strategy:
+    """The user's strategy, or 404 (also for another user's: no existence leak)."""
+    return get_object_or_404(strategy_list(user=user), pk=pk)
+
+
+def connection_choices(*, user) -> QuerySet[Connection]:
+    """The connections a user may point a strategy at: their own, never anyone else's."""
+    return connection_selectors.connection_list(user=user).order_by("name")
+
+
+def connection_for_new_strategy(*, user, pk: object) -> Connection | None:
+    """`?connection=<id>` of the create page, if it is one of the user's connections."""
+    try:
+        pk = int(str(pk))
+    except (TypeError, ValueError):
+        return None
+    return connection_choices(user=user).filter(pk=pk).first()
+
+
+def tradable_pairs(*, exchange: str, market: str) -> frozenset[str] | None:
+    """The pairs `exchange` lets us trade over its API on `market`; None if never fetched."""
+    if exchange == "demo":
+        return frozenset(symbols.DEMO_PAIRS)
+    row = (
+        SymbolList.objects.filter(exchange=exchange, market=market, fetched_at__isnull=False)
+        .only("pairs")
+        .first()
+    )
+    return frozenset(row.pairs) if row else None
+
+
+def symbol_list_is_stale(*, exchange: str, market: str) -> bool:
+    """Never fetched, or not refreshed for two intervals (the periodic task is failing)."""
+    if exchange == "demo":
+        return False
+    cutoff = timezone.now() - timedelta(seconds=2 * settings.SYMBOL_LIST_REFRESH_INTERVAL)
+    return not SymbolList.objects.filter(
+        exchange=exchange, market=market, fetched_at__gte=cutoff
+    ).exists()
+
+
+def strategy_gate(*, strategy: Strategy) -> gate.GateResult:
+    """The enable checklist as the detail page shows it (unlocked: the service re-checks)."""
+    connection = strategy.connection
+    return gate.evaluate(
+        strategy,
+        connection=connection,
+        new_groups_connection=strategy.new_groups_connection,
+        tradable=tradable_pairs(exchange=connection.exchange, market=connection.market),
+        now=timezone.now(),
+        max_test_age=timedelta(seconds=settings.STRATEGY_GATE_MAX_TEST_AGE),
+    )
+
+
+def dashboard_connections(*, user) -> QuerySet[Connection]:
+    """The user's connections, each with its strategies, in a fixed number of queries."""
+    strategies = Strategy.objects.filter(owner=user).order_by("name")
+    return connection_choices(user=user).prefetch_related(
+        Prefetch("strategies", queryset=strategies, to_attr="strategy_list")
+    )

@@ -1,0 +1,97 @@
+"""Browser tests: Playwright driving Debian's Chromium against the real app on localhost,
+with a real Celery worker and the local exchange simulator."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD, services_required
+from tests.integration.conftest import celery_worker, exchange_urls, simulator  # noqa: F401
+
+# Playwright's sync API keeps an event loop on the test thread; the ORM calls the tests make
+# between page actions are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
+SCREENSHOTS = Path(settings.BASE_DIR) / "test-results" / "e2e"
+# Flags this sandbox needs: no GPU, no sandbox as root, and no background calls to Google.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if services_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def app(live_server, celery_worker, exchange_urls, settings):  # noqa: F811
+    """The running product: web (live server), worker and simulator."""
+    settings.EXCHANGE_EGRESS_IPS = ["203.0.113.10", "203.0.113.11"]
+    settings.CONNECTION_TEST_COOLDOWN = 0
+    return live_server
+
+
+def new_page(browser, *, locale: str = "en-US"):
+    context = browser.new_context(locale=locale, viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(20_000)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser):
+    page = new_page(browser)
+    yield page
+    page.context.close()
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_up(page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/accounts/signup/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("main form [type=submit]")
+    expect(page.locator("main h1")).to_have_text(re.compile("Dashboard|Übersicht|Tableau de bord"))
+
+
+def add_connection(page, base_url: str, key, *, exchange: str, name: str, market: str = "spot"):
+    page.goto(f"{base_url}/connections/new/?exchange={exchange}")
+    page.fill("input[name=name]", name)
+    page.check(f"input[name=market][value={market}]")
+    page.fill("input[name=api_key]", key.api_key)
+    page.fill("input[name=api_secret]", key.secret)
+    if key.passphrase:
+        page.fill("input[name=passphrase]", key.passphrase)
+    if exchange == "mexc":
+        page.check("input[name=withdrawal_off_confirmed]")
+    page.click("#connection-form button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/connections/\d+/$"))

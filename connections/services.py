@@ -311,16 +311,31 @@ def connection_start_check(*, check_id: int) -> Credentials | None:
     )
 
 
-def connection_run_check(*, check_id: int) -> str:
+def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str:
     """Run the exchange client for a check and record its report.
 
     Returns "stale" or the verdict. Temporary exchange errors propagate so the task can retry.
+    The test first takes a slot in its exchange's shared request budget (connections/throttle):
+    `throttle.Throttled` propagates when that is more than `max_wait` seconds away (None:
+    wait for it), so a worker can put the test back in the queue instead of blocking.
     """
+    from connections import throttle
+
     check = ConnectionCheck.objects.select_related("connection").filter(pk=check_id).first()
-    credentials = connection_start_check(check_id=check_id) if check else None
-    if credentials is None:  # superseded, finished, or the connection was deleted
+    # A stale check must not spend the budget; connection_start_check still decides below.
+    if (
+        check is None
+        or check.state not in (CheckState.QUEUED, CheckState.RUNNING)
+        or check.connection.current_check_id != check.pk
+    ):
         return "stale"
     connection = check.connection
+    throttle.acquire(
+        connection.exchange, recheck=check.trigger == CheckTrigger.SCHEDULE, max_wait=max_wait
+    )
+    credentials = connection_start_check(check_id=check_id)
+    if credentials is None:  # superseded, finished, or the connection was deleted
+        return "stale"
     client = registry.build_client(
         connection.exchange,
         settings.EXCHANGE_URLS,
@@ -328,8 +343,14 @@ def connection_run_check(*, check_id: int) -> str:
         read_timeout=settings.EXCHANGE_READ_TIMEOUT,
         budget=settings.EXCHANGE_TEST_BUDGET,
     )
-    report = client.run_checks(credentials, ExchangeMarket(connection.market))
-    del credentials
+    try:
+        report = client.run_checks(credentials, ExchangeMarket(connection.market))
+    finally:
+        del credentials
+        # Its sockets now, not whenever the garbage collector gets to the session.
+        session = getattr(client, "session", None)
+        if session is not None:
+            session.close()
     recorded = connection_record_report(check_id=check_id, report=report)
     return report.verdict if recorded else "stale"
 
@@ -478,17 +499,21 @@ def connections_reap_stale_tests() -> int:
 def connections_schedule_rechecks(*, now=None) -> int:
     """Re-test online connections whose last test is older than the re-check interval.
 
-    Each exchange gets at most what its documented rate limits allow over one scheduling period
-    (the rest wait for the next run), and start times are spread with jitter across the period
-    so a fleet never hits an exchange at once.
+    Each exchange gets at most its re-check rate (connections/throttle.recheck_rate) over one
+    scheduling period (the rest wait for the next run), and start times are spread at that
+    rate with jitter so a fleet never hits an exchange at once.
     """
+    from connections import throttle
+
     now = now or timezone.now()
     period = settings.CONNECTION_RECHECK_SCHEDULE_PERIOD
     due_before = now - timedelta(seconds=settings.CONNECTION_RECHECK_INTERVAL)
     scheduled = 0
     for spec in registry.all_specs(include_demo=True):
-        per_second = min(spec.tests_per_second(), settings.CONNECTION_RECHECK_MAX_RATE)
-        budget = max(1, int(per_second * period * settings.CONNECTION_RECHECK_RATE_SHARE))
+        # The re-checks' share of what the IP-scoped limits allow all our workers together
+        # (UID-scoped limits are per account, and a test calls each endpoint once).
+        per_second = throttle.recheck_rate(spec)
+        budget = max(1, int(per_second * period))
         due = list(
             Connection.objects.filter(
                 exchange=spec.slug, status=ConnectionStatus.ONLINE, last_tested_at__lt=due_before
@@ -496,9 +521,11 @@ def connections_schedule_rechecks(*, now=None) -> int:
             .order_by("last_tested_at")
             .values_list("pk", flat=True)[:budget]
         )
+        # One slot per test at the allowed rate, with jitter within the slot: a short list is
+        # done sooner instead of being stretched over the period. The throttle enforces the
+        # rate; the spreading only keeps tasks from queueing up at it.
+        slot = 1 / per_second
         for index, pk in enumerate(due):
-            # Evenly spaced over the period at the allowed rate, plus jitter within one slot.
-            slot = period / max(len(due), 1)
             countdown = index * slot + random.uniform(0, slot)
             try:
                 connection_request_check(

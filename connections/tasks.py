@@ -9,7 +9,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from connections import services
+from connections import services, throttle
 from connections.exchanges.base import Category, TemporaryExchangeError
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,19 @@ def retry_delay(retries: int, retry_after: float | None) -> float:
 def connection_check(self, check_id: int) -> str:
     """Test one connection. Only temporary exchange errors are retried."""
     try:
-        return services.connection_run_check(check_id=check_id)
+        # Run inline (eager), a re-queued task would run again at once: wait for the slot.
+        max_wait = None if self.request.is_eager else settings.CONNECTION_THROTTLE_MAX_WAIT
+        return services.connection_run_check(check_id=check_id, max_wait=max_wait)
+    except throttle.Throttled as busy:
+        # Our own pacing, not the exchange's fault: back to the queue for when the slot is
+        # free, keeping the retry count of real errors as it was.
+        logger.info("connection test %s: %s", check_id, busy)
+        self.apply_async(
+            args=[check_id],
+            countdown=busy.retry_in + random.uniform(0, 0.1),
+            retries=self.request.retries,
+        )
+        return "throttled"
     except TemporaryExchangeError as error:
         if self.request.retries < self.max_retries:
             logger.info("connection test %s: temporary error, retrying", check_id)

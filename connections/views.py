@@ -124,6 +124,7 @@ def _detail_context(request: HttpRequest, connection) -> dict:
         "unbound_key_expiry": presenters.unbound_key_expiry(connection),
         "checks": selectors.connection_checks(connection=connection),
         "events": selectors.audit_events_for(user=request.user, connection_id=connection.pk),
+        "strategies": connection.strategies.all(),
         "rename_form": RenameForm(initial={"name": connection.name}),
     }
 

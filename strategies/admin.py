@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from connections import audit
-from strategies.models import Strategy, StrategyStatus
+from strategies.models import Strategy, StrategyStatus, SymbolList
 
 
 @admin.register(Strategy)
@@ -48,3 +48,20 @@ class StrategyAdmin(admin.ModelAdmin):
                 )
                 count += 1
         self.message_user(request, _("%(n)s strategies paused.") % {"n": count}, messages.SUCCESS)
+
+
+@admin.register(SymbolList)
+class SymbolListAdmin(admin.ModelAdmin):
+    """The cached lists of pairs each exchange allows over its API; refreshed by beat."""
+
+    list_display = ("exchange", "market", "fetched_at")
+    list_filter = ("exchange", "market")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

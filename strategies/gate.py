@@ -525,7 +525,7 @@ def evaluate(
     if old_key:
         detail = _("The key was replaced after the last test. Test it again.")
     elif recent:
-        detail = _("Last tested %(when)s.") % {
+        detail = _("Last tested: %(when)s") % {
             "when": formats.date_format(tested_at, "SHORT_DATETIME_FORMAT")
         }
     elif tested_at is None:

@@ -346,3 +346,24 @@ def test_form_errors_never_echo_the_api_key_either(alice_client):
     response = alice_client.post(reverse("connections:new"), mexc_form(api_key=key, name=""))
     assert response.status_code == 400
     assert key not in response.content.decode()
+
+
+def test_detail_lists_the_connections_strategies_with_pause_reason(alice_client, alice, conn):
+    from strategies.models import Strategy
+
+    Strategy.objects.create(
+        owner=alice,
+        connection=conn,
+        name="Paused One",
+        pairs=["BTC/USDT"],
+        margin_limit=100,
+        base_order=10,
+        first_distance_pct=2,
+        step_scale=1,
+        volume_scale=1,
+        take_profit_pct=1,
+        status="paused",
+        pause_reason="key_replaced",
+    )
+    html = alice_client.get(reverse("connections:detail", args=[conn.pk])).content.decode()
+    assert "Paused One" in html and "The connection&#x27;s API key was replaced" in html

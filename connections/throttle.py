@@ -1,0 +1,142 @@
+"""One request budget per exchange, shared by every worker: connection tests never send more
+than the exchange's documented rate limits allow from our IP.
+
+Each IP-scoped limit in the exchange's `ExchangeSpec.rate_limits` is a bucket; a test makes
+one call of each listed endpoint (the model `ExchangeSpec.tests_per_second` uses). Buckets
+are paced strictly (GCRA without burst): the bucket's next free start time moves one
+interval forward per test, so any window of the documented length holds at most the
+documented number of calls. Scheduled re-checks also take a slot in a bucket of their own,
+paced at `CONNECTION_RECHECK_RATE_SHARE` of the budget, so tests people start keep the rest.
+
+The state lives in the Django cache (Redis in production, so all workers on all machines
+share it; the database cache in the embedded default), guarded by a short lock per exchange
+taken with `cache.add`, which is atomic on every backend. A caller that would have to wait
+longer than it may is told when to come back instead (`Throttled`), so a worker is never
+blocked for long.
+
+UID-scoped limits belong to one account and a test calls each endpoint once, so they never
+bind for our fleet and are left to the exchange.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from connections.exchanges import registry
+
+_KEY = "throttle:v1:{slug}"
+_LOCK = "throttle:v1:{slug}:lock"
+RECHECK_BUCKET = "recheck"
+# The critical section is three cache calls; a lock older than this was left by a dead process.
+_LOCK_TTL = 5
+# How long to spin for the lock before telling the caller to come back later.
+_LOCK_WAIT = 1.0
+
+
+class Throttled(Exception):
+    """The exchange's request budget has no slot within the allowed wait."""
+
+    def __init__(self, slug: str, retry_in: float) -> None:
+        super().__init__(f"{slug}: request budget in use, retry in {retry_in:.2f} s")
+        self.slug = slug
+        self.retry_in = retry_in
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    interval: float  # seconds between two tests' slots
+
+
+def scale(slug: str) -> float:
+    return float(settings.CONNECTION_RATE_LIMIT_SCALE.get(slug, 1.0))
+
+
+def buckets(spec: registry.ExchangeSpec) -> list[Bucket]:
+    """The IP-scoped limits of an exchange as paced buckets, with the configured headroom."""
+    usable = scale(spec.slug) * (1 - settings.CONNECTION_THROTTLE_HEADROOM)
+    return [
+        Bucket(
+            f"{limit.endpoint} {limit.limit}/{limit.per_seconds:g}s w{limit.weight}",
+            1 / (limit.calls_per_second * usable),
+        )
+        for limit in spec.rate_limits
+        if limit.scope == "ip"
+    ]
+
+
+def tests_per_second(spec: registry.ExchangeSpec) -> float:
+    """Tests per second all our workers together may start (inf: nothing to protect)."""
+    return min((1 / b.interval for b in buckets(spec)), default=math.inf)
+
+
+def recheck_rate(spec: registry.ExchangeSpec) -> float:
+    """Scheduled re-checks per second: their share of the budget, within the configured cap."""
+    allowed = min(tests_per_second(spec), settings.CONNECTION_RECHECK_MAX_RATE)
+    return allowed * settings.CONNECTION_RECHECK_RATE_SHARE
+
+
+def acquire(
+    slug: str,
+    *,
+    recheck: bool,
+    max_wait: float | None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
+    """Reserve a start time for one test on `slug`, sleep until then; return the wait.
+
+    Raises `Throttled` when the reserved time would be more than `max_wait` seconds away
+    (None: wait as long as it takes); nothing is reserved then.
+    """
+    spec = registry.get(slug)
+    paced = buckets(spec)
+    if not paced:
+        return 0.0
+    if recheck:
+        paced.append(Bucket(RECHECK_BUCKET, 1 / recheck_rate(spec)))
+    with _Lock(slug):
+        state: dict[str, float] = cache.get(_KEY.format(slug=slug)) or {}
+        now = clock()
+        start = max([now, *(state.get(b.name, 0.0) for b in paced)])
+        wait = start - now
+        if max_wait is not None and wait > max_wait:
+            raise Throttled(slug, wait)
+        for bucket in paced:
+            state[bucket.name] = start + bucket.interval
+        # Slots in the past mean nothing, so the state may expire once all are.
+        horizon = max(state.values()) - now
+        cache.set(_KEY.format(slug=slug), state, timeout=max(60, math.ceil(horizon) + 60))
+    if wait > 0:
+        sleep(wait)
+    return wait
+
+
+class _Lock:
+    """A short mutual exclusion over one exchange's state, across processes and machines."""
+
+    def __init__(self, slug: str) -> None:
+        self.key = _LOCK.format(slug=slug)
+        self.slug = slug
+        self.token = uuid.uuid4().hex
+
+    def __enter__(self) -> None:
+        deadline = time.monotonic() + _LOCK_WAIT
+        pause = 0.001
+        while not cache.add(self.key, self.token, timeout=_LOCK_TTL):
+            if time.monotonic() > deadline:
+                raise Throttled(self.slug, _LOCK_WAIT)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Only our own lock: if we overran its TTL, another process holds a new one now.
+        if cache.get(self.key) == self.token:
+            cache.delete(self.key)

@@ -1,0 +1,211 @@
+"""The shared per-exchange request budget of connection tests (issue 11, connections/throttle)."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import timedelta
+from itertools import pairwise
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from connections import services, tasks, throttle
+from connections.exchanges import registry
+from connections.models import Connection, ConnectionCheck
+from tests.connections.factories import make_connection
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def acquire(clock: FakeTime, slug: str = "mexc", *, recheck: bool = False, max_wait=None):
+    return throttle.acquire(
+        slug, recheck=recheck, max_wait=max_wait, clock=clock, sleep=clock.sleep
+    )
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    """The most calls inside any half-open window (t - window, t] (how exchanges count)."""
+    inside: deque[float] = deque()
+    best = 0
+    for at in sorted(times):
+        inside.append(at)
+        while inside[0] <= at - window:
+            inside.popleft()
+        best = max(best, len(inside))
+    return best
+
+
+def test_only_ip_scoped_limits_are_paced_with_headroom_and_scale(settings):
+    settings.CONNECTION_THROTTLE_HEADROOM = 0.1
+    settings.CONNECTION_RATE_LIMIT_SCALE = {"kucoin": 2.0}
+    kucoin = registry.get("kucoin")
+    (bucket,) = throttle.buckets(kucoin)  # the three UID-scoped pools are not ours to pace
+    assert bucket.name.startswith("GET /api/v1/timestamp")
+    assert 1 / bucket.interval == pytest.approx(2000 / 30 * 2 * 0.9)
+    mexc = registry.get("mexc")
+    assert len(throttle.buckets(mexc)) == len([r for r in mexc.rate_limits if r.scope == "ip"])
+    # The strictest IP limit decides: MEXC's "2 times/s" on /api/v3/account.
+    assert throttle.tests_per_second(mexc) == pytest.approx(2 * 0.9)
+    assert throttle.buckets(registry.get("demo")) == []
+
+
+def test_recheck_rate_is_the_share_of_the_budget_within_the_cap(settings):
+    settings.CONNECTION_THROTTLE_HEADROOM = 0.0
+    settings.CONNECTION_RECHECK_RATE_SHARE = 0.5
+    settings.CONNECTION_RECHECK_MAX_RATE = 100
+    assert throttle.recheck_rate(registry.get("mexc")) == pytest.approx(1.0)
+    assert throttle.recheck_rate(registry.get("kucoin")) == pytest.approx(2000 / 30 * 0.5)
+    settings.CONNECTION_RECHECK_MAX_RATE = 10
+    assert throttle.recheck_rate(registry.get("kucoin")) == pytest.approx(5.0)
+    assert throttle.recheck_rate(registry.get("demo")) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("slug", ["mexc", "kucoin"])
+def test_no_window_ever_holds_more_than_a_documented_limit(slug, settings):
+    settings.CONNECTION_THROTTLE_HEADROOM = 0.0
+    clock = FakeTime()
+    starts = []
+    for n in range(300):
+        acquire(clock, slug, recheck=n % 3 == 0)
+        starts.append(clock())
+    for limit in registry.get(slug).rate_limits:
+        if limit.scope == "ip":
+            assert max_in_window(starts, limit.per_seconds) <= limit.limit // limit.weight
+    # ... while using it fully: back-to-back tests are spaced by exactly one interval.
+    rate = throttle.tests_per_second(registry.get(slug))
+    assert (starts[-1] - starts[0]) == pytest.approx(299 / rate)
+
+
+def test_rechecks_keep_to_their_share_and_people_get_the_rest(settings):
+    settings.CONNECTION_THROTTLE_HEADROOM = 0.0
+    settings.CONNECTION_RECHECK_RATE_SHARE = 0.5
+    clock = FakeTime()
+    rechecks = []
+    for _ in range(20):
+        acquire(clock, recheck=True)
+        rechecks.append(clock())
+    # MEXC allows 2 tests/s from our IP; re-checks get 1/s.
+    assert rechecks[-1] - rechecks[0] == pytest.approx(19.0)
+    # A test a person starts right after a re-check only waits for the shared slot (0.5 s),
+    # not for the re-checks' own pace (1 s).
+    waited = acquire(clock, recheck=False)
+    assert waited == pytest.approx(0.5)
+
+
+def test_a_slot_too_far_away_raises_and_reserves_nothing():
+    clock = FakeTime()
+    acquire(clock)
+    state = cache.get("throttle:v1:mexc")
+    with pytest.raises(throttle.Throttled) as busy:
+        acquire(clock, max_wait=0.1)
+    assert busy.value.retry_in == pytest.approx(1 / throttle.tests_per_second(registry.get("mexc")))
+    assert cache.get("throttle:v1:mexc") == state
+    assert clock.slept == []
+
+
+def test_an_exchange_without_ip_limits_is_not_throttled():
+    clock = FakeTime()
+    for _ in range(5):
+        assert acquire(clock, "demo", recheck=True) == 0
+    assert clock.slept == [] and cache.get("throttle:v1:demo") is None
+
+
+def test_a_held_lock_makes_the_caller_come_back_later(monkeypatch):
+    monkeypatch.setattr(throttle, "_LOCK_WAIT", 0.05)
+    cache.add("throttle:v1:mexc:lock", "someone else", timeout=5)
+    with pytest.raises(throttle.Throttled):
+        acquire(FakeTime())
+    assert cache.get("throttle:v1:mexc:lock") == "someone else"  # not ours to release
+
+
+def _scheduled_check(alice) -> ConnectionCheck:
+    conn = make_connection(alice)
+    return services.connection_request_check(connection=conn, trigger="schedule", enqueue=False)
+
+
+def test_run_check_takes_a_slot_before_calling_the_exchange(alice, monkeypatch):
+    check = _scheduled_check(alice)
+    monkeypatch.setattr(
+        registry, "build_client", lambda *a, **k: pytest.fail("called the exchange")
+    )
+    cache.set("throttle:v1:mexc", {"recheck": 10**12}, timeout=60)  # no slot for ages
+    with pytest.raises(throttle.Throttled):
+        services.connection_run_check(check_id=check.pk, max_wait=1.0)
+    check.refresh_from_db()
+    assert check.state == "queued" and check.attempts == 0  # untouched: it runs later
+
+
+def test_stale_check_spends_no_budget(alice, monkeypatch):
+    check = _scheduled_check(alice)
+    ConnectionCheck.objects.filter(pk=check.pk).update(state="finished")
+    monkeypatch.setattr(throttle, "acquire", lambda *a, **k: pytest.fail("took a slot"))
+    assert services.connection_run_check(check_id=check.pk) == "stale"
+
+
+def test_throttled_task_is_requeued_without_using_a_retry(alice, monkeypatch):
+    check = _scheduled_check(alice)
+
+    def busy(**kwargs):
+        assert kwargs["max_wait"] == 2.0
+        raise throttle.Throttled("mexc", 1.5)
+
+    sent = []
+    monkeypatch.setattr(services, "connection_run_check", busy)
+    monkeypatch.setattr(tasks.connection_check, "apply_async", lambda **kwargs: sent.append(kwargs))
+    tasks.connection_check.push_request(retries=1, is_eager=False)
+    try:
+        assert tasks.connection_check.run(check.pk) == "throttled"
+    finally:
+        tasks.connection_check.pop_request()
+    (requeued,) = sent
+    assert requeued["args"] == [check.pk] and requeued["retries"] == 1
+    assert 1.5 <= requeued["countdown"] <= 1.6
+
+
+def test_scheduler_spreads_rechecks_at_the_throttles_rate(
+    alice, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.CONNECTION_RECHECK_SCHEDULE_PERIOD = 10
+    sent = []
+    monkeypatch.setattr(
+        tasks.connection_check, "apply_async", lambda args=None, **kw: sent.append(kw)
+    )
+    old = timezone.now() - timedelta(hours=2)
+    for _ in range(30):
+        conn = make_connection(alice, exchange="kucoin")
+        Connection.objects.filter(pk=conn.pk).update(status="online", last_tested_at=old)
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduled = services.connections_schedule_rechecks()
+    rate = throttle.recheck_rate(registry.get("kucoin"))
+    assert scheduled == 30 == len(sent)  # KuCoin allows far more than 30 in 10 s
+    countdowns = sorted(kw["countdown"] for kw in sent)
+    # One slot per test at the re-check rate: done in 30 slots, not stretched over 10 s.
+    assert countdowns[-1] <= 30 / rate < 10
+    assert all(b - a < 2 / rate for a, b in pairwise(countdowns))
+
+
+def test_scheduler_budget_follows_the_ip_limits_not_the_per_account_ones(alice, settings):
+    """KuCoin's per-account key-info pool (3.3 tests/s) must not cap the whole fleet."""
+    settings.CONNECTION_RECHECK_SCHEDULE_PERIOD = 10
+    old = timezone.now() - timedelta(hours=2)
+    for _ in range(60):
+        conn = make_connection(alice, exchange="kucoin")
+        Connection.objects.filter(pk=conn.pk).update(status="online", last_tested_at=old)
+    assert registry.get("kucoin").tests_per_second() * 10 < 60
+    assert services.connections_schedule_rechecks() == 60

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from connections import presenters, services
 from connections.models import AuditEvent, Connection, ConnectionCheck
@@ -160,11 +161,19 @@ class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 started += 1
             except services.CheckNotStarted:
                 refused += 1
-        self.message_user(request, _("%(n)s tests started.") % {"n": started}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)s test started.", "%(n)s tests started.", started) % {"n": started},
+            messages.SUCCESS,
+        )
         if refused:
             self.message_user(
                 request,
-                _("%(n)s not started (already testing, just tested, or queue unavailable).")
+                ngettext(
+                    "%(n)s test not started (already testing, just tested, or queue unavailable).",
+                    "%(n)s tests not started (already testing, just tested, or queue unavailable).",
+                    refused,
+                )
                 % {"n": refused},
                 messages.WARNING,
             )
@@ -175,7 +184,11 @@ class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             strategies_pause_for_connection(connection=c, reason="support", actor=request.user)
             for c in queryset
         )
-        self.message_user(request, _("%(n)s strategies paused.") % {"n": paused}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)s strategy paused.", "%(n)s strategies paused.", paused) % {"n": paused},
+            messages.SUCCESS,
+        )
 
     def has_run_test_permission(self, request) -> bool:
         return request.user.has_perm("connections.run_connection_test")

@@ -503,35 +503,42 @@ def connections_schedule_rechecks(*, now=None) -> int:
     scheduling period (the rest wait for the next run), and start times are spread at that
     rate with jitter so a fleet never hits an exchange at once.
     """
+    import time
+
     from connections import throttle
 
+    started = time.monotonic()
     now = now or timezone.now()
     period = settings.CONNECTION_RECHECK_SCHEDULE_PERIOD
     due_before = now - timedelta(seconds=settings.CONNECTION_RECHECK_INTERVAL)
-    scheduled = 0
+    planned: list[tuple[float, int]] = []
     for spec in registry.all_specs(include_demo=True):
         # The re-checks' share of what the IP-scoped limits allow all our workers together
         # (UID-scoped limits are per account, and a test calls each endpoint once).
         per_second = throttle.recheck_rate(spec)
         budget = max(1, int(per_second * period))
-        due = list(
-            Connection.objects.filter(
-                exchange=spec.slug, status=ConnectionStatus.ONLINE, last_tested_at__lt=due_before
-            )
-            .order_by("last_tested_at")
-            .values_list("pk", flat=True)[:budget]
-        )
+        due = Connection.objects.filter(
+            exchange=spec.slug, status=ConnectionStatus.ONLINE, last_tested_at__lt=due_before
+        ).order_by("last_tested_at")
         # One slot per test at the allowed rate, with jitter within the slot: a short list is
-        # done sooner instead of being stretched over the period. The throttle enforces the
-        # rate; the spreading only keeps tasks from queueing up at it.
+        # done sooner instead of being stretched over the period.
         slot = 1 / per_second
-        for index, pk in enumerate(due):
-            countdown = index * slot + random.uniform(0, slot)
-            try:
-                connection_request_check(
-                    connection=Connection(pk=pk), trigger=CheckTrigger.SCHEDULE, countdown=countdown
-                )
-            except CheckNotStarted:
-                continue
-            scheduled += 1
+        planned += [
+            (index * slot + random.uniform(0, slot), pk)
+            for index, pk in enumerate(due.values_list("pk", flat=True)[:budget])
+        ]
+    # Created in the order they start, every exchange's first tests at once; slots count
+    # from the start of this run, so the time spent creating thousands of checks does not
+    # slow the pace. The throttle enforces the rate; this only keeps tasks from queueing at it.
+    planned.sort()
+    scheduled = 0
+    for at, pk in planned:
+        countdown = max(0.0, at - (time.monotonic() - started))
+        try:
+            connection_request_check(
+                connection=Connection(pk=pk), trigger=CheckTrigger.SCHEDULE, countdown=countdown
+            )
+        except CheckNotStarted:
+            continue
+        scheduled += 1
     return scheduled

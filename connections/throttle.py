@@ -34,6 +34,10 @@ from connections.exchanges import registry
 _KEY = "throttle:v1:{slug}"
 _LOCK = "throttle:v1:{slug}:lock"
 RECHECK_BUCKET = "recheck"
+# Re-checks that reached a worker late (all processes busy) may make up for it within this many
+# seconds, so late arrivals do not lower their long-run rate; the exchange's own buckets, paced
+# strictly, still hold every burst under the documented limits.
+RECHECK_CATCH_UP = 2.0
 # The critical section is three cache calls; a lock older than this was left by a dead process.
 _LOCK_TTL = 5
 # How long to spin for the lock before telling the caller to come back later.
@@ -53,6 +57,9 @@ class Throttled(Exception):
 class Bucket:
     name: str
     interval: float  # seconds between two tests' slots
+    # How far behind its pace the bucket may catch up (GCRA's burst tolerance). Zero for an
+    # exchange's limits: strict spacing is what keeps every window under the limit.
+    tolerance: float = 0.0
 
 
 def scale(slug: str) -> float:
@@ -101,16 +108,18 @@ def acquire(
     if not paced:
         return 0.0
     if recheck:
-        paced.append(Bucket(RECHECK_BUCKET, 1 / recheck_rate(spec)))
+        paced.append(Bucket(RECHECK_BUCKET, 1 / recheck_rate(spec), RECHECK_CATCH_UP))
     with _Lock(slug):
         state: dict[str, float] = cache.get(_KEY.format(slug=slug)) or {}
         now = clock()
-        start = max([now, *(state.get(b.name, 0.0) for b in paced)])
+        # Each bucket's value is its theoretical next slot; a start is allowed from that slot
+        # minus the bucket's tolerance.
+        start = max([now, *(state.get(b.name, 0.0) - b.tolerance for b in paced)])
         wait = start - now
         if max_wait is not None and wait > max_wait:
             raise Throttled(slug, wait)
         for bucket in paced:
-            state[bucket.name] = start + bucket.interval
+            state[bucket.name] = max(state.get(bucket.name, 0.0), start) + bucket.interval
         # Slots in the past mean nothing, so the state may expire once all are.
         horizon = max(state.values()) - now
         cache.set(_KEY.format(slug=slug), state, timeout=max(60, math.ceil(horizon) + 60))

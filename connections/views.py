@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -219,7 +220,7 @@ def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request,
             _(
-                "Connection \u201c%(name)s\u201d deleted and its secrets wiped. Delete the API key "
+                "Connection “%(name)s” deleted and its secrets wiped. Delete the API key "
                 "on the exchange too, so it can never be used again."
             )
             % {"name": name},
@@ -252,7 +253,11 @@ def connection_test(request: HttpRequest, pk: int) -> HttpResponse:
         elif refused.reason == "cooldown":
             messages.warning(
                 request,
-                _("Please wait %(seconds)s seconds before testing this connection again.")
+                ngettext(
+                    "Please wait %(seconds)s second before testing this connection again.",
+                    "Please wait %(seconds)s seconds before testing this connection again.",
+                    refused.retry_in,
+                )
                 % {"seconds": refused.retry_in},
             )
         else:

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from connections import audit
 from strategies.models import Strategy, StrategyStatus, SymbolList
@@ -47,7 +48,11 @@ class StrategyAdmin(admin.ModelAdmin):
                     strategy, "strategy_paused", actor=request.user, data={"reason": "support"}
                 )
                 count += 1
-        self.message_user(request, _("%(n)s strategies paused.") % {"n": count}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)s strategy paused.", "%(n)s strategies paused.", count) % {"n": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(SymbolList)

@@ -70,7 +70,7 @@ class StrategyForm(forms.Form):
         label=_("Direction"),
         choices=Direction.choices,
         widget=forms.RadioSelect,
-        help_text=_("Short and both need a Futures connection."),
+        help_text=_("Short positions, alone or with long, need a Futures connection."),
     )
     leverage = forms.IntegerField(
         label=_("Leverage"),

@@ -311,7 +311,7 @@ def settings_problems(
                     "direction",
                     "short_needs_futures",
                     _(
-                        "Short and both directions need a Futures connection; Spot can only go long."
+                        "Short positions, alone or with long, need a Futures connection; Spot can only go long."
                     ),
                 )
             )
@@ -366,11 +366,9 @@ def settings_problems(
 
 
 def market_label(connection) -> str:
-    try:
-        exchange = registry.get(connection.exchange).label
-    except registry.UnknownExchange:
-        exchange = connection.exchange
-    return f"{exchange} {Market(connection.market).label}"
+    from connections.presenters import exchange_label
+
+    return f"{exchange_label(connection.exchange)} {Market(connection.market).label}"
 
 
 _LOAD = object()
@@ -529,7 +527,7 @@ def evaluate(
             "when": formats.date_format(tested_at, "SHORT_DATETIME_FORMAT")
         }
     elif tested_at is None:
-        detail = _("It has never been tested. Test it again.")
+        detail = _("It has never been tested. Run the connection test.")
     else:
         detail = _("The last test is more than %(hours)s hours old. Test it again.") % {
             "hours": hours

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from strategies import gate, selectors, services
@@ -197,9 +198,12 @@ def strategy_enable(request: HttpRequest, pk: int) -> HttpResponse:
         services.strategy_enable(strategy=strategy, actor=request.user)
     except services.GateRefused as refused:
         status, kind = 409, "error"
-        text = _(
-            "Not enabled: %(count)s condition(s) are not met. See what to do about each below."
-        ) % {"count": len(refused.result.failed)}
+        count = len(refused.result.failed)
+        text = ngettext(
+            "Not enabled: %(count)s condition is not met. See what to do about it below.",
+            "Not enabled: %(count)s conditions are not met. See what to do about each below.",
+            count,
+        ) % {"count": count}
     else:
         status, kind, text = 200, "success", _("Strategy enabled.")
     if request.htmx:

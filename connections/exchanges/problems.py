@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from .base import Category, CheckName, Outcome
 
@@ -112,8 +113,16 @@ CHECK_DETAILS: dict[str, Promise] = {
     "credentials_accepted": _("Key accepted by the exchange"),
     "read_permission_missing": _("The key may not read the account"),
     # balances
-    "balances_read": _("Balances readable (%(count)s assets shown)"),
-    "futures_balances_read": _("Futures account readable (%(count)s assets shown)"),
+    "balances_read": ngettext_lazy(
+        "Balances readable (%(count)s asset shown)",
+        "Balances readable (%(count)s assets shown)",
+        "count",
+    ),
+    "futures_balances_read": ngettext_lazy(
+        "Futures account readable (%(count)s asset shown)",
+        "Futures account readable (%(count)s assets shown)",
+        "count",
+    ),
     "futures_account_unreadable": _("The key may not read the futures account"),
     # trading
     "spot_trade_enabled": _("enabled"),
@@ -121,11 +130,11 @@ CHECK_DETAILS: dict[str, Promise] = {
     "trade_permission_missing": _("disabled"),
     "order_test_ok": _("enabled (a test order was validated; nothing was placed)"),
     "order_test_validated": _(
-        "Trading: enabled (the key was accepted for trading; the test order was only rejected "
+        "enabled (the key was accepted for trading; the test order was only rejected "
         "by order rules, code %(exchange_code)s; nothing was placed)"
     ),
     "mexc_futures_api_orders_closed": _(
-        "Futures trading: cannot be verified. MEXC has closed futures order placement through "
+        "cannot be verified: MEXC has closed futures order placement through "
         "its API since 25 July 2022"
     ),
     # futures
@@ -137,14 +146,14 @@ CHECK_DETAILS: dict[str, Promise] = {
     "withdrawal_disabled": _("disabled"),
     "withdrawal_enabled": _("ENABLED. This key must not be used"),
     "mexc_cannot_tell": _(
-        "Withdrawal: MEXC does not report it. Please confirm the key has no withdrawal permission"
+        "MEXC does not report it. Please confirm the key has no withdrawal permission"
     ),
     # IP restriction
-    "ip_restricted": _("set (%(count)s entries)"),
+    "ip_restricted": ngettext_lazy("set (%(count)s entry)", "set (%(count)s entries)", "count"),
     "ip_not_set": _("not set — recommended"),
     "ip_not_whitelisted": _("our server IP %(reported_ip)s is not on the list"),
     "mexc_unbound_expires_90d": _(
-        "IP restriction: MEXC does not report it. Keys without an IP binding expire after 90 days"
+        "MEXC does not report it. Keys without an IP binding expire after 90 days"
     ),
     # key expiry
     "not_reported": _("not reported by the exchange"),
@@ -185,4 +194,5 @@ def check_detail(code: str, params: Mapping[str, Any] | None = None) -> str:
     template = CHECK_DETAILS.get(code)
     if template is None:
         return str(_UNKNOWN_DETAIL) % {"code": code}
-    return str(template) % _Params(params or {})
+    # `%` on the lazy text (not str() first) lets a plural text pick its form from "count".
+    return str(template % _Params(params or {}))

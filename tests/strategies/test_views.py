@@ -180,7 +180,7 @@ def test_form_refuses_another_users_new_groups_connection(alice_client, bob, con
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"direction": "short"}, "Short and both directions need a Futures connection"),
+        ({"direction": "short"}, "Short positions, alone or with long, need a Futures connection"),
         ({"leverage": "3"}, "Leverage needs a Futures connection"),
         ({"margin_limit": "120"}, "exceeds the margin limit of 120 USDT by 80 USDT"),
         ({"pairs": "BTC/USDT, DOGGO/USDT"}, "Not tradable over the API"),
@@ -374,7 +374,7 @@ def test_enable_refused_by_the_gate(alice_client, conn, strategy):
     response = alice_client.post(reverse("strategies:enable", args=[strategy.pk]), follow=True)
     strategy.refresh_from_db()
     assert strategy.status == "draft"
-    assert "Not enabled: 1 condition(s) are not met" in response.content.decode()
+    assert "Not enabled: 1 condition is not met" in response.content.decode()
 
 
 def test_enable_htmx_refused_is_409_with_the_checklist(alice_client, conn, strategy):

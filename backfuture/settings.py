@@ -306,6 +306,16 @@ CONNECTION_RECHECK_SCHEDULE_PERIOD = env.int("CONNECTION_RECHECK_SCHEDULE_PERIOD
 CONNECTION_RECHECK_RATE_SHARE = env.float("CONNECTION_RECHECK_RATE_SHARE", default=0.9)
 # Upper bound on re-check tests per second per exchange, whatever the exchange allows.
 CONNECTION_RECHECK_MAX_RATE = env.float("CONNECTION_RECHECK_MAX_RATE", default=50.0)
+# Connection tests of all workers share each exchange's documented request budget (issue 11,
+# connections/throttle.py). Seconds a test may wait for a slot before going back to the queue:
+CONNECTION_THROTTLE_MAX_WAIT = env.float("CONNECTION_THROTTLE_MAX_WAIT", default=2.0)
+# Share of each documented limit left unused, for jitter between a slot and the call's arrival.
+CONNECTION_THROTTLE_HEADROOM = env.float("CONNECTION_THROTTLE_HEADROOM", default=0.05)
+# Per-exchange factor on the documented limits, e.g. "kucoin=2" for a higher VIP tier.
+CONNECTION_RATE_LIMIT_SCALE = {
+    slug: float(factor)
+    for slug, factor in env.dict("CONNECTION_RATE_LIMIT_SCALE", default={}).items()
+}
 # The public address of the site, for links in emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

@@ -97,11 +97,15 @@ def test_rechecks_keep_to_their_share_and_people_get_the_rest(settings):
     settings.CONNECTION_RECHECK_RATE_SHARE = 0.5
     clock = FakeTime()
     rechecks = []
-    for _ in range(20):
+    for _ in range(40):
         acquire(clock, recheck=True)
         rechecks.append(clock())
-    # MEXC allows 2 tests/s from our IP; re-checks get 1/s.
-    assert rechecks[-1] - rechecks[0] == pytest.approx(19.0)
+    # MEXC allows 2 tests/s from our IP; re-checks get 1/s in the long run (after using the
+    # few seconds of catch-up they may borrow, at the exchange's own pace of 0.5 s).
+    gaps = [b - a for a, b in pairwise(rechecks)]
+    assert min(gaps) == pytest.approx(0.5)
+    assert gaps[-20:] == pytest.approx([1.0] * 20)
+    assert rechecks[-1] - rechecks[0] >= 39 * 1.0 - throttle.RECHECK_CATCH_UP
     # A test a person starts right after a re-check only waits for the shared slot (0.5 s),
     # not for the re-checks' own pace (1 s).
     waited = acquire(clock, recheck=False)

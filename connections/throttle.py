@@ -5,14 +5,17 @@ Each IP-scoped limit in the exchange's `ExchangeSpec.rate_limits` is a bucket; a
 one call of each listed endpoint (the model `ExchangeSpec.tests_per_second` uses). Buckets
 are paced strictly (GCRA without burst): the bucket's next free start time moves one
 interval forward per test, so any window of the documented length holds at most the
-documented number of calls. Scheduled re-checks also take a slot in a bucket of their own,
-paced at `CONNECTION_RECHECK_RATE_SHARE` of the budget, so tests people start keep the rest.
+documented number of calls (`CONNECTION_THROTTLE_HEADROOM` of each limit stays unused for
+the jitter between a slot and the call's arrival). Scheduled re-checks also take a slot in a
+bucket of their own, paced at `CONNECTION_RECHECK_RATE_SHARE` of the budget, so tests people
+start keep the rest.
 
 The state lives in the Django cache (Redis in production, so all workers on all machines
 share it; the database cache in the embedded default), guarded by a short lock per exchange
 taken with `cache.add`, which is atomic on every backend. A caller that would have to wait
 longer than it may is told when to come back instead (`Throttled`), so a worker is never
-blocked for long.
+blocked for long. Slots are wall-clock times: workers on several machines need their clocks
+synchronised (NTP's milliseconds are well inside the headroom).
 
 UID-scoped limits belong to one account and a test calls each endpoint once, so they never
 bind for our fleet and are left to the exchange.
@@ -38,7 +41,7 @@ RECHECK_BUCKET = "recheck"
 # seconds, so late arrivals do not lower their long-run rate; the exchange's own buckets, paced
 # strictly, still hold every burst under the documented limits.
 RECHECK_CATCH_UP = 2.0
-# The critical section is three cache calls; a lock older than this was left by a dead process.
+# The critical section is two cache calls; a lock older than this was left by a dead process.
 _LOCK_TTL = 5
 # How long to spin for the lock before telling the caller to come back later.
 _LOCK_WAIT = 1.0

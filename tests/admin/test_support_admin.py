@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from connections import services
 from connections.models import AuditEvent, ConnectionCheck
-from strategies.models import Strategy
 from tests.connections.factories import MEXC_SECRET, make_connection
+from tests.strategies.factories import stored_strategy
 
 pytestmark = pytest.mark.django_db
 
@@ -38,19 +38,7 @@ def kucoin(alice):
 
 @pytest.fixture
 def strategy(alice, kucoin):
-    return Strategy.objects.create(
-        owner=alice,
-        connection=kucoin,
-        name="Grid",
-        pairs=["BTC/USDT"],
-        margin_limit=1000,
-        base_order=10,
-        first_distance_pct=2,
-        step_scale=1,
-        volume_scale=1,
-        take_profit_pct=1,
-        status="enabled",
-    )
+    return stored_strategy(alice, kucoin, name="Grid", status="enabled")
 
 
 def test_support_group_has_exactly_the_intended_permissions():

@@ -20,8 +20,8 @@ from connections.exchanges.base import (
     TemporaryExchangeError,
 )
 from connections.models import Connection, ConnectionCheck
-from strategies.models import Strategy
 from tests.connections.factories import make_connection
+from tests.strategies.factories import stored_strategy
 
 pytestmark = pytest.mark.django_db
 
@@ -196,19 +196,7 @@ def test_duplicate_run_of_the_same_check_cannot_overwrite(conn, fake_client):
 
 
 def test_failure_pauses_enabled_strategies_with_a_reason(conn, alice, fake_client):
-    strategy = Strategy.objects.create(
-        owner=alice,
-        connection=conn,
-        name="S1",
-        pairs=["BTC/USDT"],
-        margin_limit=1000,
-        base_order=10,
-        first_distance_pct=2,
-        step_scale=1,
-        volume_scale=1,
-        take_profit_pct=1,
-        status="enabled",
-    )
+    strategy = stored_strategy(alice, conn, name="S1", status="enabled")
     fake_client(failed("invalid_key"))
     services.connection_run_check(check_id=request(conn).pk)
     strategy.refresh_from_db()

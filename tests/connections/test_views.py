@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from connections.models import Connection
 from tests.connections.factories import MEXC_SECRET, make_connection, mexc_key
+from tests.strategies.factories import stored_strategy
 
 pytestmark = pytest.mark.django_db
 
@@ -349,19 +350,12 @@ def test_form_errors_never_echo_the_api_key_either(alice_client):
 
 
 def test_detail_lists_the_connections_strategies_with_pause_reason(alice_client, alice, conn):
-    from strategies.models import Strategy
 
-    Strategy.objects.create(
-        owner=alice,
-        connection=conn,
+    stored_strategy(
+        alice,
+        conn,
         name="Paused One",
-        pairs=["BTC/USDT"],
         margin_limit=100,
-        base_order=10,
-        first_distance_pct=2,
-        step_scale=1,
-        volume_scale=1,
-        take_profit_pct=1,
         status="paused",
         pause_reason="key_replaced",
     )

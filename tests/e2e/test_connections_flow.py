@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from connections.models import Connection
-from strategies.models import Strategy
 from tests.e2e.conftest import add_connection, new_page, screenshot, sign_up
+from tests.strategies.factories import stored_strategy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -26,19 +26,7 @@ def test_ip_not_allowed_shows_cause_ip_and_pauses_strategy(app, page, simulator)
     add_connection(page, app.url, key, exchange="mexc", name="MEXC Spot Main")
     press_test_and_wait(page, "Online")
     connection = Connection.objects.get(name="MEXC Spot Main")
-    strategy = Strategy.objects.create(
-        owner=connection.owner,
-        connection=connection,
-        name="BTC Grid",
-        pairs=["BTC/USDT"],
-        margin_limit=1000,
-        base_order=10,
-        first_distance_pct=2,
-        step_scale=1,
-        volume_scale=1,
-        take_profit_pct=1,
-        status="enabled",
-    )
+    strategy = stored_strategy(connection.owner, connection, name="BTC Grid", status="enabled")
 
     simulator.set_fault("mexc", "ip_not_allowed", ip="198.51.100.7")
     press_test_and_wait(page, "Failed")

@@ -6,6 +6,8 @@ run instead of skipping it.
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -65,14 +67,15 @@ def worker_env(simulator: ExchangeSimulator, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def celery_worker(transactional_db, simulator, tmp_path):
-    """A real `celery worker` process, consuming from Redis and writing to the test database."""
-    require_services()
+def start_worker(simulator, log_path: Path, *, concurrency: int = 2) -> subprocess.Popen:
+    """Start a real `celery worker` process on Redis and the test database; wait for a ping.
+
+    It runs in its own process group so a test can kill it together with its pool children.
+    """
     from backfuture.celery import app
 
-    log = tmp_path / "worker.log"
-    with log.open("w") as out:
+    hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
+    with log_path.open("a") as out:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -85,36 +88,50 @@ def celery_worker(transactional_db, simulator, tmp_path):
                 "--pool",
                 "prefork",
                 "--concurrency",
-                "2",
+                str(concurrency),
                 "--loglevel",
                 "INFO",
                 "--without-gossip",
                 "--without-mingle",
                 "--hostname",
-                f"test-{os.getpid()}@%h",
+                hostname,
             ],
             cwd=ROOT,
             env=worker_env(simulator),
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail("celery worker exited:\n" + log_path.read_text()[-3000:])
+        # Only our worker's answer counts: another worker on the same broker may answer too.
+        if any(hostname in reply for reply in app.control.ping(timeout=0.5)):
+            process.log_path = log_path
+            return process
+    os.killpg(process.pid, signal.SIGKILL)
+    pytest.fail("celery worker did not answer a ping in 60 s:\n" + log_path.read_text()[-3000:])
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    process.terminate()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail("celery worker exited:\n" + log.read_text()[-3000:])
-            if app.control.ping(timeout=0.5):
-                break
-        else:
-            pytest.fail("celery worker did not answer a ping in 60 s:\n" + log.read_text()[-3000:])
-        process.log_path = log
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def celery_worker(transactional_db, simulator, tmp_path):
+    """A real worker process, consuming from Redis and writing to the test database."""
+    require_services()
+    process = start_worker(simulator, tmp_path / "worker.log")
+    try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_worker(process)
         connection.close()
 
 

@@ -15,41 +15,26 @@ from connections import services
 from connections.models import AuditEvent, Connection, ConnectionCheck
 from strategies.models import Strategy
 from tests.connections.factories import make_connection
+from tests.strategies.factories import stored_strategy
 
 pytestmark = pytest.mark.django_db
 
-# Every field name any of our forms reads, so the fuzzer hits real fields as well as junk.
-FIELDS = [
-    "exchange",
-    "name",
-    "market",
-    "api_key",
-    "api_secret",
-    "passphrase",
-    "withdrawal_off_confirmed",
-    "connection",
-    "pairs",
-    "direction",
-    "leverage",
-    "risk_level",
-    "margin_limit",
-    "base_order",
-    "max_active_groups",
-    "max_addons",
-    "first_distance_pct",
-    "step_scale",
-    "volume_scale",
-    "take_profit_pct",
-    "recovery_enabled",
-    "recovery_drawdown_pct",
-    "recovery_addons_used",
-    "recovery_margin_used_pct",
-    "cautious_after_drawdown",
-    "new_groups_connection",
-    "language",
-    "next",
-    "preset",
-]
+
+def form_fields() -> list[str]:
+    """Every field name our forms read (from the forms themselves), plus request-level ones."""
+    from backfuture.users.forms import LanguageForm
+    from connections.exchanges import registry
+    from connections.forms import ConnectionCreateForm
+    from strategies.forms import StrategyForm
+
+    names = {"exchange", "preset", "apply_preset", "preview"}
+    for slug in ("mexc", "kucoin"):
+        names |= set(ConnectionCreateForm(spec=registry.get(slug)).fields)
+    names |= set(StrategyForm.base_fields) | set(LanguageForm.base_fields)
+    return sorted(names)
+
+
+FIELDS = form_fields()
 
 nasty_text = st.one_of(
     st.text(max_size=40),
@@ -117,18 +102,7 @@ def world(alice, settings):
             connection=conn, trigger="user", enqueue=False
         ).pk
     )
-    strategy = Strategy.objects.create(
-        owner=alice,
-        connection=conn,
-        name="Fuzz",
-        pairs=["BTC/USDT"],
-        margin_limit=1000,
-        base_order=10,
-        first_distance_pct=2,
-        step_scale=1,
-        volume_scale=1,
-        take_profit_pct=1,
-    )
+    strategy = stored_strategy(alice, conn, name="Fuzz")
     client = Client(raise_request_exception=True)
     client.force_login(alice)
     return {"client": client, "ids": {"connections": conn.pk, "strategies": strategy.pk}}

@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from connections import services
 from tests.connections.factories import make_connection
+from tests.strategies.factories import stored_strategy
 
 pytestmark = pytest.mark.django_db
 
@@ -47,23 +48,11 @@ def test_the_generated_list_covers_every_object_route():
 
 @pytest.fixture
 def alices_objects(alice):
-    from strategies.models import Strategy
 
     conn = make_connection(alice, exchange="demo", name="Alice Demo")
     check = services.connection_request_check(connection=conn, trigger="user", enqueue=False)
     services.connection_run_check(check_id=check.pk)
-    strategy = Strategy.objects.create(
-        owner=alice,
-        connection=conn,
-        name="Alice Strategy",
-        pairs=["BTC/USDT"],
-        margin_limit=1000,
-        base_order=10,
-        first_distance_pct=2,
-        step_scale=1,
-        volume_scale=1,
-        take_profit_pct=1,
-    )
+    strategy = stored_strategy(alice, conn, name="Alice Strategy")
     return {"connections": conn.pk, "strategies": strategy.pk}
 
 

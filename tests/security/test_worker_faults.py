@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,45 +11,14 @@ from django.test import Client
 from django.urls import reverse
 
 from connections import services
-from tests.integration.conftest import ROOT, require_services, wait_for_status, worker_env
+from tests.integration.conftest import (
+    require_services,
+    start_worker,
+    stop_worker,
+    wait_for_status,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def start_worker(simulator, log_path):
-    from backfuture.celery import app
-
-    out = open(log_path, "a")  # noqa: SIM115 (kept open for the process's lifetime)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "backfuture",
-            "worker",
-            "--purge",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"fault-{time.monotonic_ns()}@%h",
-        ],
-        cwd=ROOT,
-        env=worker_env(simulator),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so the kill takes its children too
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not app.control.ping(timeout=0.5):
-        assert process.poll() is None, log_path.read_text()[-2000:]
-    return process
 
 
 def test_killed_worker_leaves_nothing_testing_and_the_next_test_works(
@@ -96,8 +63,7 @@ def test_killed_worker_leaves_nothing_testing_and_the_next_test_works(
         wait_for_status(conn)
         assert conn.status == "online"
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=20)
+        stop_worker(worker)
 
 
 def test_broker_outage_gives_a_clear_message_and_keeps_the_connection(alice, settings):
@@ -112,17 +78,20 @@ def test_broker_outage_gives_a_clear_message_and_keeps_the_connection(alice, set
         api_key="demo-key-broker",
         api_secret="demo-secret",
     )
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
-    app.pool.force_close_all()
+    # Point the app at a port where nothing listens, with fresh pools; afterwards put the
+    # original broker URL and pools back untouched, so later tests publish normally.
+    saved = (app.conf.broker_url, app._pool, app.amqp._producer_pool)
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
     app._pool = None
+    app.amqp._producer_pool = None
     try:
         client = Client()
         client.force_login(alice)
         response = client.post(reverse("connections:test", args=[conn.pk]), HTTP_HX_REQUEST="true")
     finally:
-        app.conf.broker_url = original
-        app._pool = None
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
     assert response.status_code == 503
     assert "task queue is unavailable" in response.content.decode()
     conn.refresh_from_db()

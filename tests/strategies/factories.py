@@ -89,3 +89,25 @@ def form_data(connection, **overrides) -> dict:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def stored_strategy(owner, connection, *, name="BTC Grid", **fields):
+    """A strategy row written directly, in any status, for tests of what happens *to* it.
+
+    Skips the form, the planning checks and the gate on purpose: e.g. an `enabled` strategy on
+    a connection that is about to fail. Use `make_strategy` to test creating one.
+    """
+    from strategies.models import Strategy
+
+    defaults = {
+        "pairs": ["BTC/USDT"],
+        "margin_limit": 1000,
+        "base_order": 10,
+        "first_distance_pct": 2,
+        "step_scale": 1,
+        "volume_scale": 1,
+        "take_profit_pct": 1,
+    }
+    return Strategy.objects.create(
+        owner=owner, connection=connection, name=name, **{**defaults, **fields}
+    )

@@ -271,7 +271,9 @@ if not REDIS_URL or DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite
     # The embedded default keeps its database and broker queue here.
     for folder in (VAR_DIR, VAR_DIR / "broker", VAR_DIR / "broker-processed"):
         folder.mkdir(parents=True, exist_ok=True)
-CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=4)
+# Tests mostly wait on exchanges; 8 processes reach the re-check rates the exchanges allow
+# (docs/performance.md, fleet benchmark) at about 200 MB each.
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=8)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Exchanges -----------------------------------------------------------------------------

@@ -1,17 +1,41 @@
 from __future__ import annotations
 
+import hashlib
+
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from strategies import selectors as strategy_selectors
+
+# Rendering the cards (two includes, several URLs and a dozen translations per connection)
+# costs far more than the queries behind them, so the rendered HTML is cached. The key holds
+# everything the cards depend on: the user, the language, the day (the "unused key" flag is
+# age-based) and a version that every write to a connection or strategy changes.
+DASHBOARD_CACHE_SECONDS = 600
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "landing.html")
-    return render(request, "dashboard.html", dashboard_context(request.user))
+    return render(request, "dashboard.html", {"cards": dashboard_cards(request)})
+
+
+def dashboard_cards(request: HttpRequest) -> str:
+    user = request.user
+    version = strategy_selectors.dashboard_version(user=user)
+    digest = hashlib.sha256(repr(version).encode()).hexdigest()[:16]
+    key = f"dashboard:{user.pk}:{translation.get_language()}:{timezone.localdate()}:{digest}"
+    cards = cache.get(key)
+    if cards is None:
+        cards = render_to_string("_dashboard_cards.html", dashboard_context(user), request=request)
+        cache.set(key, cards, DASHBOARD_CACHE_SECONDS)
+    return mark_safe(cards)  # noqa: S308 (our own template's output, escaped when rendered)
 
 
 def dashboard_context(user) -> dict:

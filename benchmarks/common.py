@@ -265,21 +265,10 @@ def populate(owner, n: int) -> None:
 # --- The simulator and a real worker -------------------------------------------------------
 
 
-def _simulator_without_nagle() -> None:
-    """The simulator's handler writes headers and body as two segments; with Nagle on, the
-    body then waits for the client's delayed ACK (~40 ms) on every reused keep-alive
-    connection, time no real exchange front end adds and that would count as "the exchange's
-    own time". TCP_NODELAY (socketserver's `disable_nagle_algorithm`) removes it."""
-    from tests.simulator import core
-
-    core._Handler.disable_nagle_algorithm = True
-
-
 @contextmanager
 def simulator(**options: Any) -> Iterator[Any]:
     from tests.simulator import ExchangeSimulator
 
-    _simulator_without_nagle()
     with ExchangeSimulator(**options) as sim:
         yield sim
 

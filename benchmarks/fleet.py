@@ -36,7 +36,7 @@ from typing import Any
 from benchmarks import common
 
 TARGET_UTILISATION = 0.8
-DEFAULT_SCALE = {"mexc": 10.0, "kucoin": 0.3}
+DEFAULT_SCALE = {"mexc": 10.0, "kucoin": 0.9}
 EXCHANGES = ("mexc", "kucoin")
 SPOT_HOST = {"mexc": "mexc", "kucoin": "kucoin"}  # the simulator's host role of spot calls
 

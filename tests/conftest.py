@@ -60,3 +60,13 @@ def clear_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def reset_language():
+    """A request's language must not leak into the next test on the same thread."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)

@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -30,7 +29,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
     language = form.cleaned_data["language"]
     if request.user.is_authenticated:
         user_set_language(user=request.user, language=language)
-    translation.activate(language)
+    # No translation.activate() here: it would outlive this request on the thread; the
+    # redirect's next request picks the language from the cookie or the user.
     response = HttpResponseRedirect(next_url, status=303)
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,

@@ -155,10 +155,10 @@ def test_simulator_is_aligned_with_our_configured_limits():
         kucoin_public = simulator.rate_limit("kucoin", "public")
         mexc_spot = simulator.rate_limit("mexc", "spot")
     by_endpoint = {(r.exchange, r.endpoint): r for r in rows}
-    # We count 1000 KuCoin timestamp calls per 30 s (2000 x 0.5, weight 1); the simulator
-    # charges its spot timestamp weight per call, so its pool holds that many calls.
+    # We allow 333 KuCoin timestamp calls per 30 s (2000 // 3 x 0.5 at weight 3); the
+    # simulator charges its spot timestamp weight per call, so its pool holds that many calls.
     route = simulator._apis["kucoin"].routes[("GET", "/api/v1/timestamp")]
-    assert kucoin_public.limit == 1000 * route.weight and kucoin_public.window_s == 30
+    assert kucoin_public.limit == 333 * route.weight and kucoin_public.window_s == 30
     assert mexc_spot.limit == 5000  # /api/v3/time: 500 per 10 s, times 10
     assert "per key only" in by_endpoint[("mexc", "GET /api/v3/account")].simulator
 

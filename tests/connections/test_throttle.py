@@ -57,7 +57,7 @@ def test_only_ip_scoped_limits_are_paced_with_headroom_and_scale(settings):
     kucoin = registry.get("kucoin")
     (bucket,) = throttle.buckets(kucoin)  # the three UID-scoped pools are not ours to pace
     assert bucket.name.startswith("GET /api/v1/timestamp")
-    assert 1 / bucket.interval == pytest.approx(2000 / 30 * 2 * 0.9)
+    assert 1 / bucket.interval == pytest.approx(2000 / 3 / 30 * 2 * 0.9)  # weight 3
     mexc = registry.get("mexc")
     assert len(throttle.buckets(mexc)) == len([r for r in mexc.rate_limits if r.scope == "ip"])
     # The strictest IP limit decides: MEXC's "2 times/s" on /api/v3/account.
@@ -70,7 +70,7 @@ def test_recheck_rate_is_the_share_of_the_budget_within_the_cap(settings):
     settings.CONNECTION_RECHECK_RATE_SHARE = 0.5
     settings.CONNECTION_RECHECK_MAX_RATE = 100
     assert throttle.recheck_rate(registry.get("mexc")) == pytest.approx(1.0)
-    assert throttle.recheck_rate(registry.get("kucoin")) == pytest.approx(2000 / 30 * 0.5)
+    assert throttle.recheck_rate(registry.get("kucoin")) == pytest.approx(2000 / 3 / 30 * 0.5)
     settings.CONNECTION_RECHECK_MAX_RATE = 10
     assert throttle.recheck_rate(registry.get("kucoin")) == pytest.approx(5.0)
     assert throttle.recheck_rate(registry.get("demo")) == pytest.approx(5.0)

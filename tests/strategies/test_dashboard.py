@@ -75,6 +75,26 @@ def test_dashboard_query_count_does_not_grow_with_connections_or_strategies(alic
 
 def test_dashboard_queries_are_few(alice, alice_client, django_assert_max_num_queries):
     make_strategy(alice, online_connection(alice))
-    # session + user + connections + their strategies (+ a savepoint-free read of messages)
+    # session + user + the data version + connections + their strategies
     with django_assert_max_num_queries(5):
         alice_client.get(reverse("home"))
+    # Rendered cards come from the cache until something changes.
+    with django_assert_max_num_queries(3):
+        alice_client.get(reverse("home"))
+
+
+def test_cached_dashboard_follows_every_change_and_language(alice, alice_client):
+    from connections import services as connection_services
+    from strategies.models import Strategy
+
+    connection = online_connection(alice, name="First Name")
+    assert "First Name" in alice_client.get(reverse("home")).content.decode()
+    connection_services.connection_rename(connection=connection, name="Second Name", actor=alice)
+    html = alice_client.get(reverse("home")).content.decode()
+    assert "Second Name" in html and "First Name" not in html
+    strategy = make_strategy(alice, connection)
+    assert strategy.name in alice_client.get(reverse("home")).content.decode()
+    Strategy.objects.get(pk=strategy.pk).delete()
+    assert strategy.name not in alice_client.get(reverse("home")).content.decode()
+    alice_client.post(reverse("set_language"), {"language": "de", "next": "/"})
+    assert "Neue Strategie" in alice_client.get(reverse("home")).content.decode()

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.workers import WorkerFailed, spawn_worker, stop_worker
+
 ROOT = Path(__file__).resolve().parent.parent
 # BENCHMARK_SETTINGS may name a module that extends benchmarks.settings, to try a change.
 SETTINGS_MODULE = os.environ.get("BENCHMARK_SETTINGS", "benchmarks.settings")
@@ -285,9 +287,8 @@ def celery_worker(
     """`celery worker` as the Procfile runs it (prefork), on the benchmark database."""
     from django.conf import settings
 
-    from backfuture.celery import app
-
     log_path = log_path or Path(tempfile.gettempdir()) / "backfuture-bench-worker.log"
+    log_path.write_text("")
     full_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
@@ -297,45 +298,16 @@ def celery_worker(
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "backfuture",
-        "worker",
-        "--purge",
-        "--loglevel",
-        loglevel,
-        "--without-gossip",
-        "--without-mingle",
-        "--hostname",
-        f"bench-{os.getpid()}@%h",
-    ]
-    if concurrency:
-        command += ["--concurrency", str(concurrency)]
-    with log_path.open("w") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
-        )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("celery worker exited:\n" + log_path.read_text()[-3000:])
-            if app.control.ping(timeout=0.5):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("celery worker did not answer in 60 s:\n" + log_path.read_text())
-        process.log_path = log_path  # type: ignore[attr-defined]
+        process = spawn_worker(
+            full_env, log_path, concurrency=concurrency, loglevel=loglevel, name="bench"
+        )
+    except WorkerFailed as failure:
+        raise RuntimeError(str(failure)) from None
+    try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_worker(process)
         from django.db import connection
 
         connection.close()

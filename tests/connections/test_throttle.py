@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import timedelta
 from itertools import pairwise
 
@@ -10,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from benchmarks.fleet import max_in_window
 from connections import services, tasks, throttle
 from connections.exchanges import registry
 from connections.models import Connection, ConnectionCheck
@@ -37,18 +37,6 @@ def acquire(clock: FakeTime, slug: str = "mexc", *, recheck: bool = False, max_w
     return throttle.acquire(
         slug, recheck=recheck, max_wait=max_wait, clock=clock, sleep=clock.sleep
     )
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    """The most calls inside any half-open window (t - window, t] (how exchanges count)."""
-    inside: deque[float] = deque()
-    best = 0
-    for at in sorted(times):
-        inside.append(at)
-        while inside[0] <= at - window:
-            inside.popleft()
-        best = max(best, len(inside))
-    return best
 
 
 def test_only_ip_scoped_limits_are_paced_with_headroom_and_scale(settings):

@@ -6,10 +6,7 @@ run instead of skipping it.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from django.db import connection
 
 from tests.conftest import services_required
 from tests.simulator import ExchangeSimulator
+from tests.workers import WorkerFailed, spawn_worker, stop_worker
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -68,59 +66,11 @@ def worker_env(simulator: ExchangeSimulator, **extra: str) -> dict[str, str]:
 
 
 def start_worker(simulator, log_path: Path, *, concurrency: int = 2) -> subprocess.Popen:
-    """Start a real `celery worker` process on Redis and the test database; wait for a ping.
-
-    It runs in its own process group so a test can kill it together with its pool children.
-    """
-    from backfuture.celery import app
-
-    hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
-    with log_path.open("a") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "backfuture",
-                "worker",
-                "--purge",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                hostname,
-            ],
-            cwd=ROOT,
-            env=worker_env(simulator),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail("celery worker exited:\n" + log_path.read_text()[-3000:])
-        # Only our worker's answer counts: another worker on the same broker may answer too.
-        if any(hostname in reply for reply in app.control.ping(timeout=0.5)):
-            process.log_path = log_path
-            return process
-    os.killpg(process.pid, signal.SIGKILL)
-    pytest.fail("celery worker did not answer a ping in 60 s:\n" + log_path.read_text()[-3000:])
-
-
-def stop_worker(process: subprocess.Popen) -> None:
-    process.terminate()
+    """A real worker on Redis and the test database, talking to `simulator`."""
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        return spawn_worker(worker_env(simulator), log_path, concurrency=concurrency)
+    except WorkerFailed as failure:
+        pytest.fail(str(failure))
 
 
 @pytest.fixture

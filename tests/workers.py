@@ -1,0 +1,84 @@
+"""Start and stop a real `celery worker` process (tests, browser tests and benchmarks)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerFailed(RuntimeError):
+    pass
+
+
+def spawn_worker(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    concurrency: int | None = None,
+    loglevel: str = "INFO",
+    name: str = "test",
+) -> subprocess.Popen:
+    """Start a prefork worker with `env` and wait until *it* answers a ping.
+
+    Only this worker's answer counts (another worker on the same broker may answer first). It
+    runs in its own process group, so stopping it also stops its pool children.
+    """
+    from backfuture.celery import app
+
+    hostname = f"{name}-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "backfuture",
+        "worker",
+        "--purge",
+        "--pool",
+        "prefork",
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        hostname,
+    ]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
+    with log_path.open("a") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise WorkerFailed("celery worker exited:\n" + log_path.read_text()[-3000:])
+        if any(hostname in reply for reply in app.control.ping(timeout=0.5)):
+            process.log_path = log_path  # type: ignore[attr-defined]
+            return process
+    os.killpg(process.pid, signal.SIGKILL)
+    raise WorkerFailed(
+        "celery worker did not answer a ping in 60 s:\n" + log_path.read_text()[-3000:]
+    )
+
+
+def stop_worker(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Warm shutdown; the whole process group is killed if it does not stop in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

@@ -27,3 +27,10 @@ def audit_events_for(*, user, connection_id: int, limit: int = 20) -> QuerySet[A
     return AuditEvent.objects.filter(owner=user, connection_id_ref=connection_id).select_related(
         "actor"
     )[:limit]
+
+
+def audit_events_for_strategy(*, user, strategy_id: int, limit: int = 20) -> QuerySet[AuditEvent]:
+    """The user's own events about one strategy, newest first."""
+    return AuditEvent.objects.filter(
+        owner=user, object_type="strategy", object_id=strategy_id
+    ).select_related("actor")[:limit]

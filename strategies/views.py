@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from connections import selectors as connection_selectors
 from strategies import gate, selectors, services
 from strategies.forms import StrategyForm
 from strategies.models import StrategyStatus
@@ -172,6 +173,10 @@ def _detail_context(strategy, *, notice: str = "", notice_kind: str = "") -> dic
         "plan": gate.build_plan(gate.strategy_values(strategy)),
         "notice": notice,
         "notice_kind": notice_kind,
+        # The strategy was loaded through the owner-scoped selector, so its owner is the viewer.
+        "events": connection_selectors.audit_events_for_strategy(
+            user=strategy.owner, strategy_id=strategy.pk
+        ),
     }
 
 

@@ -417,3 +417,13 @@ def test_delete_htmx(alice_client, strategy):
     assert page.content.decode().lstrip().startswith('<section class="card" id="delete-confirm">')
     response = alice_client.post(reverse("strategies:delete", args=[strategy.pk]), **HTMX)
     assert response["HX-Redirect"] == reverse("strategies:list")
+
+
+def test_detail_shows_the_strategys_own_audit_events(alice_client, alice, bob):
+    from tests.strategies.factories import make_strategy, online_connection
+
+    strategy = make_strategy(alice, online_connection(alice))
+    other = make_strategy(bob, online_connection(bob), name="Bob Private Grid")
+    html = alice_client.get(reverse("strategies:detail", args=[strategy.pk])).content.decode()
+    assert "Strategy created" in html
+    assert other.name not in html

@@ -70,6 +70,10 @@ def fingerprint(value: str) -> str:
     return hmac.new(settings.FINGERPRINT_KEY.encode(), value.encode(), sha256).hexdigest()
 
 
+# Marks ciphertext in serialised data, so loaddata restores it instead of encrypting it again.
+SERIALISED_PREFIX = "sealed:"
+
+
 class Sealed:
     """An encrypted value as loaded from the database. `.reveal()` decrypts it."""
 
@@ -111,6 +115,10 @@ class EncryptedTextField(models.TextField):
         return Sealed(value)
 
     def to_python(self, value):
+        # A serialised value (dumpdata) is marked as ciphertext; load it sealed, never
+        # encrypting it a second time.
+        if isinstance(value, str) and value.startswith(SERIALISED_PREFIX):
+            return Sealed(value[len(SERIALISED_PREFIX) :])
         return value
 
     def get_prep_value(self, value):
@@ -135,7 +143,8 @@ class EncryptedTextField(models.TextField):
     def value_to_string(self, obj) -> str:
         # Serialisers (dumpdata) get ciphertext, never plaintext.
         value = self.value_from_object(obj)
-        return self.get_prep_value(value) or ""
+        ciphertext = self.get_prep_value(value)
+        return SERIALISED_PREFIX + ciphertext if ciphertext else ""
 
 
 @checks.register(checks.Tags.security)

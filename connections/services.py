@@ -301,9 +301,16 @@ def connection_start_check(*, check_id: int) -> Credentials | None:
     )
     if not updated:
         return None
-    connection = Connection.objects.only("api_key", "api_secret", "passphrase").get(
-        current_check_id=check_id
+    connection = (
+        Connection.objects.only("api_key", "api_secret", "passphrase")
+        .filter(current_check_id=check_id)
+        .first()
     )
+    if connection is None:  # the key was replaced between the two statements
+        ConnectionCheck.objects.filter(pk=check_id).update(
+            state=CheckState.SUPERSEDED, finished_at=now
+        )
+        return None
     return Credentials(
         api_key=reveal(connection.api_key) or "",
         api_secret=reveal(connection.api_secret) or "",

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -65,6 +65,7 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters(*SECRET_FIELDS)
+@sensitive_variables("data", "form")
 def connection_new(request: HttpRequest) -> HttpResponse:
     slug = request.POST.get("exchange") or request.GET.get("exchange")
     spec = _spec_or_none(slug)
@@ -168,6 +169,7 @@ def connection_rename(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters(*SECRET_FIELDS)
+@sensitive_variables("data", "form")
 def connection_replace_key(request: HttpRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get(user=request.user, pk=pk)
     try:

@@ -341,5 +341,12 @@ def symbol_list_request_refresh(*, exchange: str, market: str) -> bool:
         return False
     from strategies.tasks import refresh_symbol_lists
 
-    refresh_symbol_lists.delay_on_commit(exchange=exchange, market=market)
+    try:
+        refresh_symbol_lists.delay_on_commit(exchange=exchange, market=market)
+    except Exception:
+        # Only an optimisation: a broker outage must not turn a page view or a save into a
+        # 500. Forget the marker so a later request tries again.
+        logger.warning("could not queue a symbol-list refresh", exc_info=True)
+        cache.delete(f"symbol-refresh:{exchange}:{market}")
+        return False
     return True

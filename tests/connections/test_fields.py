@@ -103,3 +103,15 @@ def test_dumpdata_exports_ciphertext_only(alice, capsys):
     out = capsys.readouterr().out
     assert str(conn.pk) in out
     assert "c" * 32 not in out
+
+
+def test_dumpdata_then_loaddata_restores_secrets_unchanged(alice, tmp_path):
+    conn = make_connection(alice, exchange="kucoin", passphrase=SECRET)
+    key = reveal(conn.api_key)
+    dump = tmp_path / "connections.json"
+    call_command("dumpdata", "connections.connection", output=str(dump))
+    Connection.objects.all().delete()
+    call_command("loaddata", str(dump), verbosity=0)
+    restored = Connection.objects.get(pk=conn.pk)
+    assert restored.passphrase.reveal() == SECRET
+    assert restored.api_key.reveal() == key

@@ -50,7 +50,12 @@ def browser():
 
 @pytest.fixture
 def app(live_server, celery_worker, exchange_urls, settings):  # noqa: F811
-    """The running product: web (live server), worker and simulator."""
+    """The running product in production mode: web (live server), worker and simulator.
+
+    `DEBUG` is off, as production runs it: Django's own error pages, no django-htmx debug
+    script (which would hide htmx error answers behind its own handler), real 404/500 pages.
+    """
+    settings.DEBUG = False
     settings.EXCHANGE_EGRESS_IPS = ["203.0.113.10", "203.0.113.11"]
     settings.CONNECTION_TEST_COOLDOWN = 0
     return live_server

@@ -49,17 +49,19 @@ def visit(page, url: str, name: str) -> None:
     assert_fits(page, name)
 
 
-def test_no_main_page_scrolls_sideways_at_360_px(app, browser):
-    page = new_page(browser)
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])  # German words are the longest
+def test_no_main_page_scrolls_sideways_at_360_px(app, browser, locale):
+    page = new_page(browser, locale=locale)
     try:
         page.set_viewport_size(PHONE)
         base = app.url
+        language = locale[:2]
         for path, name in [("/", "landing"), ("/accounts/login/", "login")]:
-            visit(page, base + path, name)
-        visit(page, base + "/accounts/signup/", "signup")
+            visit(page, base + path, f"{language}-{name}")
+        visit(page, base + "/accounts/signup/", f"{language}-signup")
 
-        sign_up(page, base, "narrow@example.com")
-        owner = User.objects.get(email="narrow@example.com")
+        sign_up(page, base, f"narrow-{language}@example.com")
+        owner = User.objects.get(email=f"narrow-{language}@example.com")
         mexc = make_connection(owner, exchange="mexc", name=CONNECTION_NAME)
         demo = online_connection(owner, name=DEMO_NAME)
         strategy = stored_strategy(owner, demo, name=STRATEGY_NAME)
@@ -82,16 +84,16 @@ def test_no_main_page_scrolls_sideways_at_360_px(app, browser):
             ("/account/", "account"),
         ]
         for path, name in pages:
-            visit(page, base + path, name)
+            visit(page, base + path, f"{language}-{name}")
 
         # The detail page with the key-expiry badge, then its rename form in use.
-        visit(page, f"{base}/connections/{mexc.pk}/", "connection-detail-key-expiry")
+        visit(page, f"{base}/connections/{mexc.pk}/", f"{language}-connection-detail-key-expiry")
         expect(page.locator("dd .badge.warn")).to_be_visible()
         page.fill("#rename-form input[name=name]", "MEXC" + "W" * 76)
         page.click("#rename-form [type=submit]")
         page.wait_for_load_state("networkidle")
         assert Connection.objects.get(pk=mexc.pk).name == "MEXC" + "W" * 76
-        assert_fits(page, "rename")
+        assert_fits(page, f"{language}-rename")
     finally:
         page.context.close()
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from backfuture.users.models import User
 from connections.models import Connection
 from tests.connections.factories import make_connection
-from tests.e2e.conftest import new_page, screenshot, sign_up
+from tests.e2e.conftest import add_connection, new_page, screenshot, sign_up
 from tests.strategies.factories import online_connection, stored_strategy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -50,7 +50,7 @@ def visit(page, url: str, name: str) -> None:
 
 
 @pytest.mark.parametrize("locale", ["en-US", "de-DE"])  # German words are the longest
-def test_no_main_page_scrolls_sideways_at_360_px(app, browser, locale):
+def test_no_main_page_scrolls_sideways_at_360_px(app, browser, simulator, locale):
     page = new_page(browser, locale=locale)
     try:
         page.set_viewport_size(PHONE)
@@ -62,7 +62,9 @@ def test_no_main_page_scrolls_sideways_at_360_px(app, browser, locale):
 
         sign_up(page, base, f"narrow-{language}@example.com")
         owner = User.objects.get(email=f"narrow-{language}@example.com")
-        mexc = make_connection(owner, exchange="mexc", name=CONNECTION_NAME)
+        # Added through the form, on the phone, as a person would.
+        add_connection(page, base, simulator.new_key("mexc"), exchange="mexc", name=CONNECTION_NAME)
+        mexc = Connection.objects.get(owner=owner, name=CONNECTION_NAME)
         demo = online_connection(owner, name=DEMO_NAME)
         strategy = stored_strategy(owner, demo, name=STRATEGY_NAME)
         assert not mexc.ip_restricted  # so its page shows the key-expiry badge

@@ -118,6 +118,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # Dates and page titles, the same on every page (backfuture/display.py).
+            "libraries": {"display": "backfuture.display"},
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",

@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from backfuture.display import when
 from connections import presenters, services
 from connections.models import AuditEvent, Connection, ConnectionCheck
 from strategies.services import strategies_pause_for_connection
@@ -138,7 +139,7 @@ class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "<li>{} · {} · {}</li>",
                     (
                         (
-                            e.created_at.strftime("%Y-%m-%d %H:%M"),
+                            when(e.created_at),
                             e.get_action_display(),
                             e.actor.email if e.actor else e.get_actor_kind_display(),
                         )

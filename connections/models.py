@@ -23,7 +23,7 @@ class Market(models.TextChoices):
 class ConnectionStatus(models.TextChoices):
     UNTESTED = "untested", _("Not tested")
     TESTING = "testing", _("Testing")
-    ONLINE = "online", "Online"  # kept in English, as the product does
+    ONLINE = "online", _("Online")
     FAILED = "failed", _("Failed")
 
 

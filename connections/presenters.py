@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from django.utils.translation import gettext_lazy as _
 
+from connections import guides, models
 from connections.exchanges import problems, registry
-from connections.exchanges.base import CheckReport
+from connections.exchanges.base import CheckName, CheckReport, Market
 
 OUTCOME_MARKS = {"ok": "✓", "failed": "✗", "warning": "!", "not_verifiable": "?", "skipped": "–"}
 
@@ -33,6 +34,44 @@ def exchange_label(slug: str) -> str:
     except registry.UnknownExchange:
         return slug
     return str(_("Demo exchange (paper account)")) if spec.is_demo else spec.label
+
+
+@dataclass
+class ExchangeCard:
+    """One exchange on the picker: what it offers and what a test can tell about its keys."""
+
+    slug: str
+    label: str
+    is_demo: bool
+    markets: list[str]
+    needs_passphrase: bool
+    verifies: list[str]
+    cannot_verify: list[str]
+    futures_orders_closed: bool
+
+
+def exchange_cards(specs: list[registry.ExchangeSpec]) -> list[ExchangeCard]:
+    return [
+        ExchangeCard(
+            slug=spec.slug,
+            label=exchange_label(spec.slug),
+            is_demo=spec.is_demo,
+            markets=[_market_label(market) for market in spec.markets],
+            needs_passphrase=spec.needs_passphrase,
+            verifies=[str(guides.CAPABILITIES[n]) for n in CheckName if n in spec.verifies],
+            # A paper account has nothing more to find out.
+            cannot_verify=[]
+            if spec.is_demo
+            else [str(guides.CAPABILITIES[n]) for n in CheckName if n not in spec.verifies],
+            futures_orders_closed=Market.FUTURES in spec.markets
+            and not spec.futures_orders_via_api,
+        )
+        for spec in specs
+    ]
+
+
+def _market_label(market: Market) -> str:
+    return str(models.Market(str(market)).label)
 
 
 def report_rows(report: dict | None) -> list[CheckRow]:

@@ -29,11 +29,19 @@ def _spec_or_none(slug: str | None) -> registry.ExchangeSpec | None:
 
 
 def _guide_context(spec: registry.ExchangeSpec | None) -> dict:
+    # A paper account has no exchange website, permissions or IP list: its guide says only
+    # what applies to it.
+    if spec is not None and spec.is_demo:
+        return {
+            "steps": guides.DEMO_STEPS,
+            "name_suggestions": guides.name_suggestions(spec.slug, spec.label),
+        }
     return {
         "steps": guides.GENERAL_STEPS,
         "permissions": guides.PERMISSIONS,
         "hints": guides.EXCHANGE_HINTS.get(spec.slug, []) if spec else [],
-        "name_suggestions": guides.NAME_SUGGESTIONS,
+        "api_management_url": guides.API_MANAGEMENT_URLS.get(spec.slug, "") if spec else "",
+        "name_suggestions": guides.name_suggestions(spec.slug, spec.label) if spec else [],
         "egress_ips": settings.EXCHANGE_EGRESS_IPS,
     }
 
@@ -73,7 +81,7 @@ def connection_new(request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
             messages.error(request, _("Choose an exchange first."))
         context = {
-            "specs": [(s, presenters.exchange_label(s.slug)) for s in _available_specs()],
+            "cards": presenters.exchange_cards(_available_specs()),
             **_guide_context(None),
         }
         return render(request, "connections/new_pick.html", context, status=400 if slug else 200)

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from backfuture.display import when
 from connections.exchanges import registry
 from connections.exchanges.base import CheckName, CheckReport, Outcome
 from connections.models import ConnectionStatus, Market
@@ -523,9 +524,7 @@ def evaluate(
     if old_key:
         detail = _("The key was replaced after the last test. Test it again.")
     elif recent:
-        detail = _("Last tested: %(when)s") % {
-            "when": formats.date_format(tested_at, "SHORT_DATETIME_FORMAT")
-        }
+        detail = _("Last tested: %(when)s") % {"when": when(tested_at)}
     elif tested_at is None:
         detail = _("It has never been tested. Run the connection test.")
     else:

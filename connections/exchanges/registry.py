@@ -56,7 +56,6 @@ class ExchangeSpec:
     spot_orders_via_api: bool
     futures_orders_via_api: bool
     is_demo: bool
-    guide_url: str
     rate_limits: tuple[RateLimit, ...]
     client_factory: Callable[..., ExchangeClient]
 
@@ -113,7 +112,6 @@ _MEXC = ExchangeSpec(
     # 2022-07-25 (mexc-docs-2025 Futures/01_update_log.md; exchanges.md §0.8, §3.4).
     futures_orders_via_api=False,
     is_demo=False,
-    guide_url="https://www.mexc.com/user/openapi",
     rate_limits=(
         # exchanges.md §3.8: each endpoint 500 per 10 s (weight); `account` weighs 10 and has
         # its own "2 times/s" (scope not documented: treated as shared by our IP).
@@ -160,7 +158,6 @@ _KUCOIN = ExchangeSpec(
     spot_orders_via_api=True,
     futures_orders_via_api=True,
     is_demo=False,
-    guide_url="https://www.kucoin.com/support/360015102174",
     rate_limits=(
         # exchanges.md §2.8: pools per 30 s at VIP0 (private pools per account, public per IP);
         # weights from the official SDK's OpenAPI spec.
@@ -225,7 +222,6 @@ _DEMO = ExchangeSpec(
     spot_orders_via_api=True,
     futures_orders_via_api=True,
     is_demo=True,
-    guide_url="",
     rate_limits=(),
     client_factory=DemoClient,
 )

@@ -407,7 +407,7 @@ def test_history_lists_each_test(alice_client, conn, fake_client, alice, setting
     fake_client(failed("invalid_key"))
     services.connection_run_check(check_id=request(conn, requested_by=alice).pk)
     html = alice_client.get(reverse("connections:detail", args=[conn.pk])).content.decode()
-    assert html.count("<td>you</td>") == 2
+    assert html.count('<td data-label="Started by">you</td>') == 2
     assert "Invalid key" in html
 
 

@@ -35,7 +35,8 @@ PAGES = {
         (
             "connections:detail",
             "connection",
-            ["Résultat du dernier test", "Historique des tests", "Online"],
+            # The status badge in French: tests/connections/test_page_content.py.
+            ["Résultat du dernier test", "Historique des tests"],
         ),
         ("strategies:list", None, ["Stratégies"]),
         ("strategies:new", None, ["Enregistrer la stratégie", "Recovery Mode"]),

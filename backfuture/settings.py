@@ -175,6 +175,8 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_ADAPTER = "backfuture.users.adapter.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "BackFuture"
+# TOTP secrets and recovery-code seeds are encrypted with FIELD_ENCRYPTION_KEYS.
+MFA_ADAPTER = "backfuture.users.mfa.MFAAdapter"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"

@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from backfuture.admin_lookups import ShownLookupsOnlyMixin
 from connections import presenters, services
 from connections.models import AuditEvent, Connection, ConnectionCheck
 from strategies.services import strategies_pause_for_connection
@@ -37,7 +38,7 @@ class ConnectionCheckInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConnectionAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "owner_email",
@@ -202,7 +203,7 @@ class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ConnectionCheck)
-class ConnectionCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConnectionCheckAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "connection", "trigger", "state", "verdict", "category", "created_at")
     list_filter = ("state", "verdict", "category", "trigger")
     search_fields = ("connection__name", "connection__owner__email")
@@ -227,7 +228,7 @@ class ConnectionCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "action",

@@ -110,3 +110,32 @@ def test_key_replaced_during_rotation_keeps_the_new_key(alice, settings, monkeyp
     assert fresh.key_fingerprint == fields.fingerprint("6705f5c311545bNEWKEY0001")
     for other in others:  # and everything else was rotated
         assert Connection.objects.get(pk=other.pk).api_secret.reveal()
+
+
+def test_recovery_code_used_during_rotation_stays_used(alice, settings, monkeypatch):
+    require_services()
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    from backfuture.users.management.commands import rotate_encryption_keys as command
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old]
+    codes = RecoveryCodes.activate(alice)
+    first = codes.generate_codes()[0]
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]
+
+    def use_code():
+        instance = Authenticator.objects.get(pk=codes.instance.pk)
+        return RecoveryCodes(instance).validate_code(first)
+
+    done = interleave_once(monkeypatch, command, use_code)
+    with open(os.devnull, "w") as out:
+        call_command("rotate_encryption_keys", stdout=out)
+    done["thread"].join()
+    assert done["state"].get("result") is True, done["state"]
+
+    settings.FIELD_ENCRYPTION_KEYS = [new]
+    fresh = RecoveryCodes(Authenticator.objects.get(pk=codes.instance.pk))
+    assert first not in fresh.get_unused_codes()
+    assert not fresh.validate_code(first)

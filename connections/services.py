@@ -22,6 +22,8 @@ from connections.exchanges.base import (
     Credentials,
     ExchangeError,
     failed_report,
+    scrub_report,
+    truncate,
 )
 from connections.exchanges.base import Market as ExchangeMarket
 from connections.models import (
@@ -351,7 +353,13 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
         budget=settings.EXCHANGE_TEST_BUDGET,
     )
     try:
-        report = client.run_checks(credentials, ExchangeMarket(connection.market))
+        # The clients scrub what exchanges echo; this holds for every client, present or
+        # future: no credential reaches a stored report or a retried error.
+        report = scrub_report(
+            client.run_checks(credentials, ExchangeMarket(connection.market)), credentials
+        )
+    except ExchangeError as error:
+        raise error.scrub(credentials) from None
     finally:
         del credentials
         # Its sockets now, not whenever the garbage collector gets to the session.
@@ -395,6 +403,8 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
                 check.save(update_fields=["state", "finished_at"])
             return False
 
+        # Already scrubbed and cut on the exchange call path; the bound holds for any caller.
+        report.message = truncate(report.message)
         data = report.to_dict()
         failed = report.verdict != "online"
         category = str(report.category) if failed and report.category else ""

@@ -51,6 +51,11 @@ class Category(StrEnum):
     CLOCK_SKEW = "clock_skew"
     ACCOUNT_RESTRICTED = "account_restricted"
     EXCHANGE_UNAVAILABLE = "exchange_unavailable"
+    # Decided by BackFuture, not the exchange: one key, one connection (docs/security.md).
+    # The key passed, but another connection had already proved it with a passing test.
+    KEY_IN_USE = "key_in_use"
+    # This connection never passed a test, and another connection proved the key first.
+    KEY_CLAIMED = "key_claimed"
 
     @property
     def is_temporary(self) -> bool:

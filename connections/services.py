@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from backfuture.fields import fingerprint, reveal
+from backfuture.fields import fingerprint, fingerprints, reveal
 from connections.exchanges import registry
 from connections.exchanges.base import (
     VERDICT_FAILED,
@@ -47,14 +47,14 @@ def mask_key(api_key: str) -> str:
     return f"{api_key[:2]}…"
 
 
-def _refuse_own_duplicate_key(*, owner, key_fingerprint: str, exclude_pk=None) -> None:
+def _refuse_own_duplicate_key(*, owner, api_key: str, exclude_pk=None) -> None:
     """One key, one connection: the owner hears which of THEIR connections holds the key.
 
     Another user's connection with the same key is not mentioned here at all: saying so would
     tell anyone who knows a key (not its secret) that it is registered. Their duplicate is
     accepted untested, and a passing test decides who keeps the key (`_claim_key`).
     """
-    mine = Connection.objects.filter(owner=owner, key_fingerprint=key_fingerprint)
+    mine = Connection.objects.filter(owner=owner, key_fingerprint__in=fingerprints(api_key))
     if exclude_pk is not None:
         mine = mine.exclude(pk=exclude_pk)
     holder = mine.only("name").first()
@@ -82,7 +82,7 @@ def connection_create(
     withdrawal_off_confirmed: bool = False,
 ) -> Connection:
     key_fingerprint = fingerprint(api_key)
-    _refuse_own_duplicate_key(owner=owner, key_fingerprint=key_fingerprint)
+    _refuse_own_duplicate_key(owner=owner, api_key=api_key)
     connection = Connection(
         owner=owner,
         name=name,
@@ -141,9 +141,7 @@ def connection_replace_key(
 ) -> Connection:
     """Swap the key in place: name and strategies stay, every earlier test result is void."""
     key_fingerprint = fingerprint(api_key)
-    _refuse_own_duplicate_key(
-        owner=connection.owner, key_fingerprint=key_fingerprint, exclude_pk=connection.pk
-    )
+    _refuse_own_duplicate_key(owner=connection.owner, api_key=api_key, exclude_pk=connection.pk)
     now = timezone.now()
     with transaction.atomic():
         locked = Connection.objects.select_for_update().get(pk=connection.pk)

@@ -63,17 +63,17 @@ def run_beside(action) -> tuple[threading.Thread, dict]:
     return thread, state
 
 
-def interleave_once(monkeypatch, module, action) -> dict:
-    """Patch `module.rotate`: its first call runs `action` beside the rotation first."""
-    real_rotate = module.rotate
+def interleave_once(monkeypatch, module, action, name: str = "rotate") -> dict:
+    """Patch `module.<name>`: its first call runs `action` beside the command first."""
+    real = getattr(module, name)
     done: dict = {}
 
-    def rotate(ciphertext: str) -> str:
+    def patched(value: str) -> str:
         if "thread" not in done:
             done["thread"], done["state"] = run_beside(action)
-        return real_rotate(ciphertext)
+        return real(value)
 
-    monkeypatch.setattr(module, "rotate", rotate)
+    monkeypatch.setattr(module, name, patched)
     return done
 
 

@@ -58,6 +58,7 @@ class ConnectionAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "exchange",
         "market",
         "key_hint",
+        "key_verified",
         "withdrawal_off_confirmed",
         "status",
         "problem_category",
@@ -78,7 +79,20 @@ class ConnectionAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "recent_events",
     )
     fieldsets = (
-        (None, {"fields": ("owner", "name", "exchange", "market", "key_hint", "status")}),
+        (
+            None,
+            {
+                "fields": (
+                    "owner",
+                    "name",
+                    "exchange",
+                    "market",
+                    "key_hint",
+                    "key_verified",
+                    "status",
+                )
+            },
+        ),
         (
             _("Latest test"),
             {

@@ -59,7 +59,7 @@ class Connection(models.Model):
     # (docs/security.md, "One key, one connection").
     key_fingerprint = models.CharField(max_length=64, db_index=True)
     # A test of this key passed on this connection. Cleared when the key is replaced.
-    key_verified = models.BooleanField(default=False)
+    key_verified = models.BooleanField(_("key verified by a test"), default=False)
     # For exchanges whose API cannot tell whether withdrawal is enabled (MEXC), the user's
     # explicit confirmation that it is off on this key.
     withdrawal_off_confirmed = models.BooleanField(default=False)

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='connection',
             name='key_verified',
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(default=False, verbose_name='key verified by a test'),
         ),
         migrations.RunPython(mark_tested_keys_verified, migrations.RunPython.noop),
         migrations.AlterField(

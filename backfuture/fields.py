@@ -66,8 +66,19 @@ def rotate(ciphertext: str) -> str:
 
 
 def fingerprint(value: str) -> str:
-    """Keyed HMAC of a secret, for equality checks without decrypting anything."""
-    return hmac.new(settings.FINGERPRINT_KEY.encode(), value.encode(), sha256).hexdigest()
+    """Keyed HMAC of a secret under the newest FINGERPRINT_KEYS entry, for equality checks
+    without decrypting anything."""
+    return _hmac(settings.FINGERPRINT_KEYS[0], value)
+
+
+def fingerprints(value: str) -> list[str]:
+    """The value's fingerprint under every listed key, newest first: while
+    `rotate_fingerprint_key` runs, a stored fingerprint may still be under an older key."""
+    return [_hmac(key, value) for key in settings.FINGERPRINT_KEYS]
+
+
+def _hmac(key: str, value: str) -> str:
+    return hmac.new(key.encode(), value.encode(), sha256).hexdigest()
 
 
 # Marks ciphertext in serialised data, so loaddata restores it instead of encrypting it again.

@@ -3,8 +3,8 @@
 Two modes:
 - development (DJANGO_DEBUG=true, the default on a developer machine): safe defaults, SQLite and
   Celery's filesystem broker under var/, so nothing but Python is needed;
-- production (DJANGO_DEBUG=false): refuses to start without DJANGO_SECRET_KEY and
-  FIELD_ENCRYPTION_KEYS, and turns on every transport-security setting.
+- production (DJANGO_DEBUG=false): refuses to start without DJANGO_SECRET_KEY,
+  FIELD_ENCRYPTION_KEYS and FINGERPRINT_KEYS, and turns on every transport-security setting.
 """
 
 from __future__ import annotations
@@ -27,23 +27,28 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # production refuses them below.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-8f3b2c1d"  # noqa: S105
 _DEV_FIELD_KEY = "YmFja2Z1dHVyZS1kZXYtb25seS1uZXZlci1pbi1wcmQ="  # public: development only
+_DEV_FINGERPRINT_KEY = "dev-only-fingerprint-key-never-use-in-production"  # public: dev only
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
-# HMAC key for API-key fingerprints (duplicate detection). Separate from both keys above so a
-# rotation of the encryption keys does not change fingerprints.
-FINGERPRINT_KEY = env.str("FINGERPRINT_KEY", default="")
+# HMAC keys for API-key fingerprints (one key, one connection), newest first. Separate from
+# both keys above: a rotation of the encryption keys does not change fingerprints, and a leaked
+# SECRET_KEY does not let anyone test guessed keys against a database dump. The newest key
+# computes fingerprints; older ones are only consulted for duplicates until
+# `manage.py rotate_fingerprint_key` has recomputed every stored fingerprint.
+FINGERPRINT_KEYS = env.list("FINGERPRINT_KEYS", default=[])
 
 if DEBUG:
     SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
     FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [_DEV_FIELD_KEY]
-    FINGERPRINT_KEY = FINGERPRINT_KEY or "dev-only-fingerprint-key"
+    FINGERPRINT_KEYS = FINGERPRINT_KEYS or [_DEV_FINGERPRINT_KEY]
 else:
     missing = [
         name
         for name, value in (
             ("DJANGO_SECRET_KEY", SECRET_KEY),
             ("FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS),
+            ("FINGERPRINT_KEYS", FINGERPRINT_KEYS),
         )
         if not value
     ]
@@ -55,9 +60,16 @@ else:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is the public development key.")
     if _DEV_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS lists the public development key.")
-    # Without its own key, fingerprints are keyed by SECRET_KEY-derived material; that still
-    # never stores a key in clear, and keeps one required variable fewer.
-    FINGERPRINT_KEY = FINGERPRINT_KEY or "fingerprint:" + SECRET_KEY
+    if _DEV_FINGERPRINT_KEY in FINGERPRINT_KEYS:
+        raise ImproperlyConfigured("FINGERPRINT_KEYS lists the public development key.")
+    if set(FINGERPRINT_KEYS) & {SECRET_KEY, *FIELD_ENCRYPTION_KEYS}:
+        raise ImproperlyConfigured(
+            "FINGERPRINT_KEYS must not reuse DJANGO_SECRET_KEY or an encryption key."
+        )
+    if any(len(key) < 32 for key in FINGERPRINT_KEYS):
+        raise ImproperlyConfigured(
+            "FINGERPRINT_KEYS entries must be at least 32 random characters (see .env.example)."
+        )
 
 # A malformed key list fails here, at startup, not at the first encrypted read.
 for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
@@ -177,6 +189,8 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_ADAPTER = "backfuture.users.adapter.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "BackFuture"
+# TOTP secrets and recovery-code seeds are encrypted with FIELD_ENCRYPTION_KEYS.
+MFA_ADAPTER = "backfuture.users.mfa.MFAAdapter"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"

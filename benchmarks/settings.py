@@ -14,6 +14,7 @@ os.environ.setdefault("DJANGO_DEBUG", "false")
 # Benchmark-only values: they protect nothing but simulator keys in a throwaway database.
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-secret-key-not-for-any-deployment-2f9a")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "GzNmTa3-RbZ9zAyPzJePR-737Moas7I9Gsh1CTpWgEU=")
+os.environ.setdefault("FINGERPRINT_KEYS", "benchmark-only-fingerprint-key-not-for-deployment-7c1e")
 os.environ.setdefault("EMAIL_URL", "dummymail://")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")

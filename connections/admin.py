@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from backfuture.display import when
+
+from backfuture.admin_lookups import ShownLookupsOnlyMixin
 from connections import presenters, services
 from connections.models import AuditEvent, Connection, ConnectionCheck
 from strategies.services import strategies_pause_for_connection
@@ -38,7 +40,7 @@ class ConnectionCheckInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConnectionAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "owner_email",
@@ -58,6 +60,7 @@ class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "exchange",
         "market",
         "key_hint",
+        "key_verified",
         "withdrawal_off_confirmed",
         "status",
         "problem_category",
@@ -78,7 +81,20 @@ class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "recent_events",
     )
     fieldsets = (
-        (None, {"fields": ("owner", "name", "exchange", "market", "key_hint", "status")}),
+        (
+            None,
+            {
+                "fields": (
+                    "owner",
+                    "name",
+                    "exchange",
+                    "market",
+                    "key_hint",
+                    "key_verified",
+                    "status",
+                )
+            },
+        ),
         (
             _("Latest test"),
             {
@@ -203,7 +219,7 @@ class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ConnectionCheck)
-class ConnectionCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConnectionCheckAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "connection", "trigger", "state", "verdict", "category", "created_at")
     list_filter = ("state", "verdict", "category", "trigger")
     search_fields = ("connection__name", "connection__owner__email")
@@ -228,7 +244,7 @@ class ConnectionCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "action",

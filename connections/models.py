@@ -36,6 +36,8 @@ class ProblemCategory(models.TextChoices):
     CLOCK_SKEW = "clock_skew", _("Clock out of sync")
     ACCOUNT_RESTRICTED = "account_restricted", _("Account restricted")
     EXCHANGE_UNAVAILABLE = "exchange_unavailable", _("Exchange unavailable")
+    KEY_IN_USE = "key_in_use", _("Key already connected")
+    KEY_CLAIMED = "key_claimed", _("Key connected elsewhere")
 
 
 class Connection(models.Model):
@@ -52,8 +54,12 @@ class Connection(models.Model):
     api_secret = EncryptedTextField()
     passphrase = EncryptedTextField(null=True, blank=True)
     key_hint = models.CharField(_("API key"), max_length=16)
-    # HMAC of the API key: finds a key already in use without decrypting any row.
-    key_fingerprint = models.CharField(max_length=64, unique=True)
+    # HMAC of the API key: finds a key already in use without decrypting any row. Unique only
+    # among verified connections: one key, one connection, claimed by a passing test
+    # (docs/security.md, "One key, one connection").
+    key_fingerprint = models.CharField(max_length=64, db_index=True)
+    # A test of this key passed on this connection. Cleared when the key is replaced.
+    key_verified = models.BooleanField(_("key verified by a test"), default=False)
     # For exchanges whose API cannot tell whether withdrawal is enabled (MEXC), the user's
     # explicit confirmation that it is off on this key.
     withdrawal_off_confirmed = models.BooleanField(default=False)
@@ -107,6 +113,11 @@ class Connection(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="testing") | models.Q(current_check__isnull=False),
                 name="connection_testing_has_check",
+            ),
+            models.UniqueConstraint(
+                fields=["key_fingerprint"],
+                condition=models.Q(key_verified=True),
+                name="connection_verified_key_unique",
             ),
         ]
         indexes = [models.Index(fields=["status", "last_tested_at"])]
@@ -182,6 +193,7 @@ class AuditAction(models.TextChoices):
     CONNECTION_DELETED = "connection_deleted", _("Connection deleted")
     TEST_REQUESTED = "test_requested", _("Test requested")
     TEST_FINISHED = "test_finished", _("Test finished")
+    KEY_CLAIMED = "key_claimed", _("Key claimed by another connection")
     STRATEGY_CREATED = "strategy_created", _("Strategy created")
     STRATEGY_SETTINGS_CHANGED = "strategy_settings_changed", _("Strategy settings changed")
     STRATEGY_ENABLED = "strategy_enabled", _("Strategy enabled")

@@ -15,13 +15,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from backfuture.fields import fingerprint, reveal
+from backfuture.fields import fingerprint, fingerprints, reveal
 from connections.exchanges import registry
 from connections.exchanges.base import (
+    VERDICT_FAILED,
+    Category,
     CheckReport,
     Credentials,
     ExchangeError,
     failed_report,
+    scrub_report,
+    truncate,
 )
 from connections.exchanges.base import Market as ExchangeMarket
 from connections.models import (
@@ -30,6 +34,7 @@ from connections.models import (
     Connection,
     ConnectionCheck,
     ConnectionStatus,
+    ProblemCategory,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,14 +47,26 @@ def mask_key(api_key: str) -> str:
     return f"{api_key[:2]}…"
 
 
-def _duplicate_key_error() -> ValidationError:
-    return ValidationError(
-        _(
-            "This API key is already used by another connection. Create a separate key on the "
-            "exchange for each connection."
-        ),
-        code="duplicate_key",
-    )
+def _refuse_own_duplicate_key(*, owner, api_key: str, exclude_pk=None) -> None:
+    """One key, one connection: the owner hears which of THEIR connections holds the key.
+
+    Another user's connection with the same key is not mentioned here at all: saying so would
+    tell anyone who knows a key (not its secret) that it is registered. Their duplicate is
+    accepted untested, and a passing test decides who keeps the key (`_claim_key`).
+    """
+    mine = Connection.objects.filter(owner=owner, key_fingerprint__in=fingerprints(api_key))
+    if exclude_pk is not None:
+        mine = mine.exclude(pk=exclude_pk)
+    holder = mine.only("name").first()
+    if holder is not None:
+        raise ValidationError(
+            _(
+                "This API key is already used by your connection “%(name)s”. Create a separate "
+                "key on the exchange for each connection."
+            ),
+            params={"name": holder.name},
+            code="duplicate_key",
+        )
 
 
 @sensitive_variables("api_key", "api_secret", "passphrase")
@@ -65,8 +82,7 @@ def connection_create(
     withdrawal_off_confirmed: bool = False,
 ) -> Connection:
     key_fingerprint = fingerprint(api_key)
-    if Connection.objects.filter(key_fingerprint=key_fingerprint).exists():
-        raise _duplicate_key_error()
+    _refuse_own_duplicate_key(owner=owner, api_key=api_key)
     connection = Connection(
         owner=owner,
         name=name,
@@ -83,10 +99,7 @@ def connection_create(
         with transaction.atomic():
             connection.save()
     except IntegrityError as exc:
-        # Two requests with the same key can both pass the exists() check; the unique
-        # constraints decide, and the loser gets the same clear message.
-        if Connection.objects.filter(key_fingerprint=key_fingerprint).exists():
-            raise _duplicate_key_error() from None
+        # A new connection is unverified, so only the name can clash.
         raise ValidationError(
             _("You already have a connection with this name."), code="duplicate_name"
         ) from exc
@@ -128,12 +141,7 @@ def connection_replace_key(
 ) -> Connection:
     """Swap the key in place: name and strategies stay, every earlier test result is void."""
     key_fingerprint = fingerprint(api_key)
-    if (
-        Connection.objects.filter(key_fingerprint=key_fingerprint)
-        .exclude(pk=connection.pk)
-        .exists()
-    ):
-        raise _duplicate_key_error()
+    _refuse_own_duplicate_key(owner=connection.owner, api_key=api_key, exclude_pk=connection.pk)
     now = timezone.now()
     with transaction.atomic():
         locked = Connection.objects.select_for_update().get(pk=connection.pk)
@@ -142,6 +150,8 @@ def connection_replace_key(
         locked.passphrase = passphrase or None
         locked.key_hint = mask_key(api_key)
         locked.key_fingerprint = key_fingerprint
+        # The new key has passed no test here: it claims nothing until one passes.
+        locked.key_verified = False
         locked.withdrawal_off_confirmed = withdrawal_off_confirmed
         # A test in flight was of the old key: clearing current_check makes its result stale.
         locked.status = ConnectionStatus.UNTESTED
@@ -156,11 +166,7 @@ def connection_replace_key(
         locked.clock_skew_ms = None
         locked.failing_since = None
         locked.key_replaced_at = now
-        try:
-            with transaction.atomic():
-                locked.save()
-        except IntegrityError:
-            raise _duplicate_key_error() from None
+        locked.save()
         from connections import audit
         from strategies.services import strategies_pause_for_connection
 
@@ -351,7 +357,13 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
         budget=settings.EXCHANGE_TEST_BUDGET,
     )
     try:
-        report = client.run_checks(credentials, ExchangeMarket(connection.market))
+        # The clients scrub what exchanges echo; this holds for every client, present or
+        # future: no credential reaches a stored report or a retried error.
+        report = scrub_report(
+            client.run_checks(credentials, ExchangeMarket(connection.market)), credentials
+        )
+    except ExchangeError as error:
+        raise error.scrub(credentials) from None
     finally:
         del credentials
         # Its sockets now, not whenever the garbage collector gets to the session.
@@ -395,6 +407,10 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
                 check.save(update_fields=["state", "finished_at"])
             return False
 
+        if report.verdict == "online" and not _claim_key(connection=connection, now=now):
+            report = _key_in_use(report)
+        # Already scrubbed and cut on the exchange call path; the bound holds for any caller.
+        report.message = truncate(report.message)
         data = report.to_dict()
         failed = report.verdict != "online"
         category = str(report.category) if failed and report.category else ""
@@ -437,6 +453,75 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
         if newly_failed:
             transaction.on_commit(lambda: notify_connection_failed(connection_id=connection.pk))
     return True
+
+
+def _claim_key(*, connection: Connection, now) -> bool:
+    """A passing test claims the connection's key; False when another connection holds it.
+
+    One key, one connection (docs/security.md): among connections whose key passed a test a
+    fingerprint is unique (constraint `connection_verified_key_unique`). The first to pass
+    keeps the key; every other connection with it that never passed a test loses it. Called
+    with `connection` locked, inside the result's transaction.
+    """
+    if connection.key_verified:
+        return True
+    others = Connection.objects.filter(key_fingerprint=connection.key_fingerprint).exclude(
+        pk=connection.pk
+    )
+    if others.filter(key_verified=True).exists():
+        return False
+    try:
+        with transaction.atomic():
+            Connection.objects.filter(pk=connection.pk).update(key_verified=True)
+    except IntegrityError:
+        # Another connection's test passed at the same moment and committed first: the unique
+        # index made this update wait for it, then refused.
+        return False
+    connection.key_verified = True
+    # The losers. A row locked right now (its own result being written, a test starting) is
+    # skipped rather than waited for, so two claims can never deadlock; such a connection
+    # loses at its own next passing test, which finds this claim.
+    losers = others.filter(key_verified=False).select_for_update(skip_locked=True).order_by("pk")
+    for loser in losers:
+        _lose_key(connection=loser, now=now)
+    return True
+
+
+def _lose_key(*, connection: Connection, now) -> None:
+    from connections import audit
+    from strategies.services import strategies_pause_for_connection
+
+    # A test in flight for the losing connection is void; its result will be stale.
+    ConnectionCheck.objects.filter(
+        pk=connection.current_check_id, state__in=[CheckState.QUEUED, CheckState.RUNNING]
+    ).update(state=CheckState.SUPERSEDED, finished_at=now)
+    connection.status = ConnectionStatus.FAILED
+    connection.problem_category = ProblemCategory.KEY_CLAIMED
+    connection.problem_message = ""
+    connection.current_check = None
+    connection.testing_since = None
+    connection.failing_since = connection.failing_since or now
+    connection.save(
+        update_fields=[
+            "status",
+            "problem_category",
+            "problem_message",
+            "current_check",
+            "testing_since",
+            "failing_since",
+            "updated_at",
+        ]
+    )
+    audit.record(connection, "key_claimed")
+    strategies_pause_for_connection(connection=connection, reason="connection_failed")
+
+
+def _key_in_use(report: CheckReport) -> CheckReport:
+    """The exchange accepted the key, but it belongs to another connection here."""
+    report.verdict = VERDICT_FAILED
+    report.category = Category.KEY_IN_USE
+    report.message = ""
+    return report
 
 
 def notify_connection_failed(*, connection_id: int) -> None:

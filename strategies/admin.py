@@ -6,12 +6,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from backfuture.admin_lookups import ShownLookupsOnlyMixin
 from connections import audit
 from strategies.models import Strategy, StrategyStatus, SymbolList
 
 
 @admin.register(Strategy)
-class StrategyAdmin(admin.ModelAdmin):
+class StrategyAdmin(ShownLookupsOnlyMixin, admin.ModelAdmin):
     list_display = ("name", "owner", "connection", "status", "pause_reason", "updated_at")
     list_filter = ("status", "pause_reason", "risk_level", "direction")
     search_fields = ("name", "owner__email", "connection__name")
@@ -56,7 +57,7 @@ class StrategyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SymbolList)
-class SymbolListAdmin(admin.ModelAdmin):
+class SymbolListAdmin(ShownLookupsOnlyMixin, admin.ModelAdmin):
     """The cached lists of pairs each exchange allows over its API; refreshed by beat."""
 
     list_display = ("exchange", "market", "fetched_at")

@@ -6,16 +6,21 @@ params); `problems.py` turns codes into translated text when a page renders them
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote, quote_plus
 
 VERDICT_ONLINE = "online"
 VERDICT_FAILED = "failed"
 
-# Exchange messages end up on the status page and in the admin; keep them short.
+# Exchange messages end up on the status page and in the admin; keep them short. Only
+# `scrub_text` cuts them, after removing credentials: a secret cut in half by the truncation
+# would no longer be found by the scrub.
 MESSAGE_MAX_CHARS = 300
 
 # Above this the check still passes (we sign with the corrected time) but the user is warned:
@@ -46,6 +51,11 @@ class Category(StrEnum):
     CLOCK_SKEW = "clock_skew"
     ACCOUNT_RESTRICTED = "account_restricted"
     EXCHANGE_UNAVAILABLE = "exchange_unavailable"
+    # Decided by BackFuture, not the exchange: one key, one connection (docs/security.md).
+    # The key passed, but another connection had already proved it with a passing test.
+    KEY_IN_USE = "key_in_use"
+    # This connection never passed a test, and another connection proved the key first.
+    KEY_CLAIMED = "key_claimed"
 
     @property
     def is_temporary(self) -> bool:
@@ -99,11 +109,33 @@ class Credentials:
         raise TypeError("Credentials cannot be serialised")
 
     def scrub(self, text: str) -> str:
-        """Remove the secret and passphrase from text an exchange sent back (defence in depth)."""
+        """Text an exchange sent back, with our credentials taken out (exchanges echo them).
+
+        The secret and passphrase become "***"; the key becomes its masked form (first 4 and
+        last 4, as the pages show it), so support can still tell which key a message is about.
+        Also caught: the forms a value takes in a URL or a JSON string, and with its
+        whitespace collapsed as `truncate` does.
+        """
         for secret in (self.api_secret, self.passphrase):
-            if secret and secret in text:
-                text = text.replace(secret, "***")
+            for form in _written_forms(secret):
+                text = text.replace(form, "***")
+        for form in _written_forms(self.api_key):
+            text = text.replace(form, mask_key(self.api_key))
         return text
+
+
+def _written_forms(value: str) -> Iterator[str]:
+    if not value:
+        return
+    forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
+    forms.add(" ".join(value.split()))
+    # Longest first, so a form that contains another is replaced whole.
+    yield from sorted((form for form in forms if form), key=len, reverse=True)
+
+
+def scrub_text(text: str, credentials: Credentials) -> str:
+    """Exchange text ready to store: credentials removed first, then cut to length."""
+    return truncate(credentials.scrub(str(text)))
 
 
 @dataclass
@@ -238,9 +270,10 @@ def truncate(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
 class ExchangeError(Exception):
     """An exchange call that did not give us an answer we can use.
 
-    `message` is a short English technical text (the exchange's own code and message, or the
-    transport fault). It never contains credentials: clients build it from response bodies and
-    scrub it with `Credentials.scrub` before raising.
+    `message` is an English technical text (the exchange's own code and message, or the
+    transport fault). It is kept whole until `scrub` removes the credentials an exchange may
+    have echoed and only then cut to length; the clients do that before an error leaves
+    `run_checks`, and the services again before anything is stored.
     """
 
     # Subclasses pin this; the base class derives it from the category.
@@ -256,7 +289,7 @@ class ExchangeError(Exception):
         reported_ip: str | None = None,
     ) -> None:
         self.category = Category(category)
-        self.message = truncate(message)
+        self.message = str(message)
         self.exchange_code = exchange_code
         self.retry_after = retry_after
         self.reported_ip = reported_ip
@@ -278,6 +311,14 @@ class ExchangeError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.category.value!r}, {self.message!r})"
+
+    def scrub(self, credentials: Credentials) -> ExchangeError:
+        """Remove credentials from the message (then cut it), in place; returns self."""
+        self.message = scrub_text(self.message, credentials)
+        self.args = (self.message,)
+        if self.exchange_code:
+            self.exchange_code = credentials.scrub(self.exchange_code)
+        return self
 
 
 class TemporaryExchangeError(ExchangeError):
@@ -367,6 +408,15 @@ class ReportBuilder:
         )
         self.note_message(error.message)
 
+    def scrub(self, credentials: Credentials) -> None:
+        """Remove credentials from the message and from every text parameter, then cut."""
+        self.report.message = scrub_text(self.report.message, credentials)
+        for result in self._results.values():
+            result.params = {
+                name: credentials.scrub(value) if isinstance(value, str) else value
+                for name, value in result.params.items()
+            }
+
     def note_message(self, message: str) -> None:
         """The report's technical message: the first problem's wins."""
         if not self.report.message:
@@ -422,9 +472,19 @@ class ReportBuilder:
             report.category = Category.WITHDRAWAL_ENABLED
         else:
             report.category = categories[0] if categories else None
-        report.message = truncate(report.message)
         report.finished_at = finished_at
         return report
+
+
+def scrub_report(report: CheckReport, credentials: Credentials) -> CheckReport:
+    """A finished report with credentials removed from its message and text parameters."""
+    report.message = scrub_text(report.message, credentials)
+    for result in report.checks:
+        result.params = {
+            name: credentials.scrub(value) if isinstance(value, str) else value
+            for name, value in result.params.items()
+        }
+    return report
 
 
 def failed_report(

@@ -382,18 +382,6 @@ def unexpected(what: str, detail: str) -> TemporaryExchangeError:
     )
 
 
-def scrub_error(error: ExchangeError, secrets: Iterable[str]) -> ExchangeError:
-    """Remove secrets from an error's message in place (exchanges echo request data)."""
-    message = error.message
-    for secret in secrets:
-        if secret and secret in message:
-            message = message.replace(secret, "***")
-    if message != error.message:
-        error.message = message
-        error.args = (message,)
-    return error
-
-
 class HttpExchangeClient:
     """Construction shared by the exchange clients: base URLs, timeouts, session, clock."""
 
@@ -433,8 +421,8 @@ class HttpExchangeClient:
             self.run(self.transport(), builder, credentials, market)
         except ExchangeError as exc:
             # `from None`: nothing chained (requests' exceptions carry signed URLs).
-            raise scrub_error(exc, (credentials.api_secret, credentials.passphrase)) from None
-        builder.report.message = credentials.scrub(builder.report.message)
+            raise exc.scrub(credentials) from None
+        builder.scrub(credentials)
         return builder.finish(utc_now(self.clock))
 
     def run(

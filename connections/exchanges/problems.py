@@ -76,6 +76,25 @@ CATEGORY_TEXTS: dict[Category, Problem] = {
         cause=_("The exchange API is temporarily unavailable"),
         what_to_do=_("Wait and run the test again"),
     ),
+    # One key, one connection (docs/security.md): neither text says whose connection holds it.
+    Category.KEY_IN_USE: Problem(
+        title=_("Key already connected"),
+        cause=_("This API key is already connected here"),
+        what_to_do=_(
+            "Use a separate key for each connection: create a new key on the exchange and "
+            "replace the key of this connection"
+        ),
+    ),
+    Category.KEY_CLAIMED: Problem(
+        title=_("Key connected elsewhere"),
+        cause=_(
+            "Another connection passed a test with this API key before this one did, so the "
+            "key now belongs to that connection"
+        ),
+        what_to_do=_(
+            "Create a new key on the exchange for this connection and replace the key here"
+        ),
+    ),
 }
 
 
@@ -170,6 +189,8 @@ CHECK_DETAILS: dict[str, Promise] = {
     Category.CLOCK_SKEW.value: _("Rejected: request time outside the exchange's window"),
     Category.ACCOUNT_RESTRICTED.value: _("Rejected: the account is restricted"),
     Category.EXCHANGE_UNAVAILABLE.value: _("The exchange did not answer properly"),
+    Category.KEY_IN_USE.value: _("Accepted, but this key is already connected here"),
+    Category.KEY_CLAIMED.value: _("This key now belongs to another connection"),
 }
 
 _UNKNOWN_DETAIL = _("Result code: %(code)s")

@@ -145,13 +145,26 @@ def test_same_name_is_fine_for_another_user(bob_client, bob, conn):
     assert response.status_code == 302
 
 
-def test_duplicate_key_refused_across_users(alice_client, bob_client, bob):
+def test_own_duplicate_key_is_refused_naming_the_connection(alice_client, alice):
     key = mexc_key()
     assert alice_client.post(reverse("connections:new"), mexc_form(api_key=key)).status_code == 302
-    response = bob_client.post(reverse("connections:new"), mexc_form(api_key=key, name="Mine"))
+    response = alice_client.post(reverse("connections:new"), mexc_form(api_key=key, name="Two"))
     assert response.status_code == 400
-    assert "already used by another connection" in response.content.decode()
-    assert not Connection.objects.filter(owner=bob).exists()
+    assert "already used by your connection “MEXC Spot Main”" in response.content.decode()
+    assert Connection.objects.filter(owner=alice).count() == 1
+
+
+def test_another_users_key_is_accepted_without_saying_so(alice_client, bob_client, bob):
+    # Issue 14, point 10: refusing would confirm the key is registered; the test decides.
+    key = mexc_key()
+    assert alice_client.post(reverse("connections:new"), mexc_form(api_key=key)).status_code == 302
+    response = bob_client.post(
+        reverse("connections:new"), mexc_form(api_key=key, name="Mine"), follow=True
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "already" not in body and "alice" not in body and "MEXC Spot Main" not in body
+    assert Connection.objects.get(owner=bob).key_verified is False
 
 
 @pytest.mark.parametrize(
@@ -258,14 +271,25 @@ def test_replace_key_htmx_and_errors(alice_client, conn):
     assert response.status_code == 400
 
 
-def test_replace_key_with_a_key_used_elsewhere_is_refused(alice_client, bob, conn):
-    other = make_connection(bob)
+def test_replace_key_with_a_key_of_another_own_connection_is_refused(alice_client, alice, conn):
+    other = make_connection(alice, name="Second")
     response = alice_client.post(
         reverse("connections:replace_key", args=[conn.pk]),
         {"api_key": other.api_key, "api_secret": MEXC_SECRET, "withdrawal_off_confirmed": "on"},
     )
     assert response.status_code == 400
-    assert "already used by another connection" in response.content.decode()
+    assert "already used by your connection “Second”" in response.content.decode()
+
+
+def test_replace_key_with_another_users_key_is_accepted_untested(alice_client, bob, conn):
+    other = make_connection(bob)
+    response = alice_client.post(
+        reverse("connections:replace_key", args=[conn.pk]),
+        {"api_key": other.api_key, "api_secret": MEXC_SECRET, "withdrawal_off_confirmed": "on"},
+    )
+    assert response.status_code == 302
+    conn.refresh_from_db()
+    assert conn.key_fingerprint == other.key_fingerprint and conn.key_verified is False
 
 
 def test_delete_confirms_then_deletes_and_reminds(alice_client, conn):

@@ -87,8 +87,11 @@ def test_errors_know_whether_they_are_temporary():
     assert isinstance(TemporaryExchangeError(), ExchangeError)
 
 
-def test_error_messages_are_truncated():
+def test_error_messages_are_truncated_when_scrubbed():
+    # Kept whole until the credentials are out (issue 14): cutting first could halve a secret.
     error = PermanentExchangeError(Category.INVALID_KEY, "x" * 1000)
+    assert len(error.message) == 1000
+    error.scrub(Credentials("k" * 20, "s" * 20))
     assert len(error.message) <= 300
     assert str(error) == error.message
 

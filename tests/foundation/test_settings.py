@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-for-tests-0123456789-abcdefghijkl",
     "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "FINGERPRINT_KEYS": "a-production-fingerprint-key-for-tests-0123456789",
     "DJANGO_ALLOWED_HOSTS": "backfuture.example",
     "EMAIL_URL": "smtp://mail.example:587",
     "DATABASE_URL": "sqlite:////tmp/backfuture-prod-settings-test.sqlite3",
@@ -21,7 +22,11 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "FIELD_", "FINGERPRINT_"))
+    }
     base.pop("DATABASE_URL", None)
     base.pop("REDIS_URL", None)
     return subprocess.run(
@@ -40,7 +45,9 @@ def test_check_deploy_is_clean_with_production_env():
     assert "System check identified no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "FINGERPRINT_KEYS"]
+)
 def test_production_refuses_to_start_without_required_secret(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = run_manage("check", env=env)

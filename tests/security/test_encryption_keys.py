@@ -36,7 +36,11 @@ def test_rotation_over_many_rows_loses_nothing(alice, settings):
     "keys", ["", "not-a-fernet-key", Fernet.generate_key().decode() + ",garbage"]
 )
 def test_missing_or_malformed_key_list_fails_at_startup(keys):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "FIELD_", "FINGERPRINT_"))
+    }
     env.update(
         {
             **PRODUCTION_ENV,

@@ -7,9 +7,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backfuture.display import when
-
 from backfuture.admin_lookups import ShownLookupsOnlyMixin
+from backfuture.display import when
 from connections import presenters, services
 from connections.models import AuditEvent, Connection, ConnectionCheck
 from strategies.services import strategies_pause_for_connection

@@ -17,6 +17,8 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "backfuture.example",
     "EMAIL_URL": "smtp://mail.example:587",
     "DATABASE_URL": "sqlite:////tmp/backfuture-prod-settings-test.sqlite3",
+    "CACHE_SIGNING_KEY": "a-separate-random-cache-signing-key-for-tests-0123456789",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 
@@ -40,7 +42,9 @@ def test_check_deploy_is_clean_with_production_env():
     assert "System check identified no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "CACHE_SIGNING_KEY"]
+)
 def test_production_refuses_to_start_without_required_secret(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = run_manage("check", env=env)

@@ -45,10 +45,17 @@ def test_the_dashboard_works_uncached(cache_down, alice_client, alice):
 
 
 @pytest.mark.parametrize(
-    "name", ["home", "connections:list", "connections:new", "strategies:list", "account"]
+    "name",
+    ["home", "connections:list", "connections:new", "strategies:list", "strategies:new", "account"],
 )
 def test_logged_in_pages_work(cache_down, alice_client, name):
     assert alice_client.get(reverse(name)).status_code == 200
+
+
+def test_the_strategy_form_works_without_its_refresh_marker(cache_down, alice_client, alice):
+    connection = make_connection(alice)
+    response = alice_client.get(reverse("strategies:new") + f"?connection={connection.pk}")
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize(

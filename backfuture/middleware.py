@@ -1,5 +1,15 @@
 from __future__ import annotations
 
+import logging
+
+from django.core.exceptions import BadRequest, SuspiciousOperation
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
+
+from backfuture.cache import CacheUnavailable
+
+logger = logging.getLogger(__name__)
+
 # Everything the pages load comes from our own origin: htmx and our script are static files,
 # and no inline script or style is used (htmx's indicator styles are switched off in base.html).
 # allauth's TOTP setup page shows its QR code as a data: image.
@@ -41,4 +51,51 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
+        return response
+
+
+class UnreadableBodyMiddleware:
+    """A POST body Django cannot parse gets our 400 page, before anything reads it again.
+
+    A form posted with a charset other than UTF-8 (`charset=latin-1`, `utf-16`) makes every
+    read of `request.POST` raise `BadRequest`; Django's 400 handler then reads it again (its
+    CSRF decorator), and the second error became a 500. Here the body is parsed once, up
+    front: on failure the request's POST is left empty and the answer is a 400.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST":
+            try:
+                request.POST  # noqa: B018 (parsing is the point)
+            except (BadRequest, SuspiciousOperation, MultiPartParserError) as error:
+                logger.warning("unreadable request body: %s", type(error).__name__)
+                # What Django itself does after a multipart error, so later reads see nothing.
+                request._mark_post_parse_error()
+                return render(request, "400.html", status=400)
+        return self.get_response(request)
+
+
+class CacheUnavailableMiddleware:
+    """What needs the cache and cannot do without it answers a clear 503 page.
+
+    Pages that can work without the cache catch `CacheUnavailable` themselves (the dashboard
+    renders uncached). What reaches here are allauth's rate limits (login, sign-up, password
+    reset, two-factor codes): they fail closed, see docs/security.md ("Cache outage").
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, CacheUnavailable):
+            return None
+        logger.error("cache unavailable: %s %s answered 503", request.method, request.path)
+        response = render(request, "503.html", status=503)
+        response["Retry-After"] = "60"
         return response

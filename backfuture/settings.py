@@ -37,11 +37,15 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # computes fingerprints; older ones are only consulted for duplicates until
 # `manage.py rotate_fingerprint_key` has recomputed every stored fingerprint.
 FINGERPRINT_KEYS = env.list("FINGERPRINT_KEYS", default=[])
+# HMAC key that signs every cache value (backfuture/cache.py). Its own key, not SECRET_KEY: it
+# guards a different store, and changing it only empties the cache.
+CACHE_SIGNING_KEY = env.str("CACHE_SIGNING_KEY", default="")
 
 if DEBUG:
     SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
     FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [_DEV_FIELD_KEY]
     FINGERPRINT_KEYS = FINGERPRINT_KEYS or [_DEV_FINGERPRINT_KEY]
+    CACHE_SIGNING_KEY = CACHE_SIGNING_KEY or "dev-only-cache-signing-key"
 else:
     missing = [
         name
@@ -49,6 +53,7 @@ else:
             ("DJANGO_SECRET_KEY", SECRET_KEY),
             ("FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS),
             ("FINGERPRINT_KEYS", FINGERPRINT_KEYS),
+            ("CACHE_SIGNING_KEY", CACHE_SIGNING_KEY),
         )
         if not value
     ]
@@ -70,6 +75,8 @@ else:
         raise ImproperlyConfigured(
             "FINGERPRINT_KEYS entries must be at least 32 random characters (see .env.example)."
         )
+    if CACHE_SIGNING_KEY == SECRET_KEY:
+        raise ImproperlyConfigured("CACHE_SIGNING_KEY must not be DJANGO_SECRET_KEY.")
 
 # A malformed key list fails here, at startup, not at the first encrypted read.
 for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
@@ -115,10 +122,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "backfuture.users.middleware.UserLanguageMiddleware",
+    "backfuture.middleware.UnreadableBodyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "backfuture.middleware.CacheUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "backfuture.urls"
@@ -187,6 +196,12 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "5/h/ip,3/h/key",
 }
 ACCOUNT_ADAPTER = "backfuture.users.adapter.AccountAdapter"
+# How many reverse proxies in front of the app append to X-Forwarded-For; the client address
+# is the entry the outermost of them added (backfuture/users/adapter.py). 0 = REMOTE_ADDR.
+# Unset means 0, and production warns (backfuture.W102) until it is set explicitly.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=None)
+if TRUSTED_PROXY_COUNT is not None and TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "BackFuture"
 # TOTP secrets and recovery-code seeds are encrypted with FIELD_ENCRYPTION_KEYS.
@@ -198,6 +213,8 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 # --- Email ---------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BackFuture <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds an SMTP connection may block; mail is sent by a task that retries (backfuture/mail.py).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 elif DEBUG:
@@ -205,20 +222,28 @@ elif DEBUG:
 else:
     raise ImproperlyConfigured("Production settings need EMAIL_URL (see .env.example).")
 
-# --- Cache (allauth's rate limits, the test cooldown) ---------------------------------------
+# --- Cache (allauth's rate limits, the exchange request budget, the dashboard) -------------
+# Values are signed JSON, never pickle; an unreachable cache raises CacheUnavailable
+# (backfuture/cache.py, docs/security.md).
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds to connect to and wait for the cache's Redis, so an outage answers fast.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "backfuture.cache.SignedRedisCache",
             "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_SOCKET_TIMEOUT,
+                "socket_timeout": CACHE_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
     # Shared by the web process and the worker through the database; no server needed.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "BACKEND": "backfuture.cache.SignedDatabaseCache",
             "LOCATION": "backfuture_cache",
         }
     }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 from django.core.cache import cache
@@ -10,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from backfuture.cache import CacheUnavailable
 from strategies import selectors as strategy_selectors
 
 # Rendering the cards (two includes, several URLs and a dozen translations per connection)
@@ -31,11 +33,24 @@ def dashboard_cards(request: HttpRequest) -> str:
     version = strategy_selectors.dashboard_version(user=user)
     digest = hashlib.sha256(repr(version).encode()).hexdigest()[:16]
     key = f"dashboard:{user.pk}:{translation.get_language()}:{timezone.localdate()}:{digest}"
-    cards = cache.get(key)
+    try:
+        cards = cache.get(key)
+    except CacheUnavailable:
+        # The page works without the cache, only slower (docs/security.md, "Cache outage").
+        return _render_cards(request)
     if cards is None:
-        cards = render_to_string("_dashboard_cards.html", dashboard_context(user), request=request)
-        cache.set(key, cards, DASHBOARD_CACHE_SECONDS)
-    return mark_safe(cards)  # noqa: S308 (our own template's output, escaped when rendered)
+        cards = _render_cards(request)
+        with contextlib.suppress(CacheUnavailable):
+            cache.set(key, cards, DASHBOARD_CACHE_SECONDS)
+    # Our own template's output, escaped when rendered: the cache returns only values this
+    # app signed under this very key (backfuture/cache.py), so a cache write cannot inject.
+    return mark_safe(cards)  # noqa: S308
+
+
+def _render_cards(request: HttpRequest) -> str:
+    return render_to_string(
+        "_dashboard_cards.html", dashboard_context(request.user), request=request
+    )
 
 
 def dashboard_context(user) -> dict:

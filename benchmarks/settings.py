@@ -16,6 +16,10 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-secret-key-not-for-an
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "GzNmTa3-RbZ9zAyPzJePR-737Moas7I9Gsh1CTpWgEU=")
 os.environ.setdefault("FINGERPRINT_KEYS", "benchmark-only-fingerprint-key-not-for-deployment-7c1e")
 os.environ.setdefault("EMAIL_URL", "dummymail://")
+os.environ.setdefault(
+    "CACHE_SIGNING_KEY", "benchmark-only-cache-signing-key-not-for-deployment-7c1e"
+)
+os.environ.setdefault("TRUSTED_PROXY_COUNT", "0")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
@@ -46,6 +50,5 @@ DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}_bench"}
 if REDIS_URL:  # noqa: F405
     REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/13"))  # noqa: F405
     CELERY_BROKER_URL = REDIS_URL
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    # The product's cache (signed JSON values, backfuture/cache.py), on that database.
+    CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL}}  # noqa: F405

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from backfuture.fields import fingerprint, fingerprints, reveal
+from backfuture.mail import mail_send
 from connections.exchanges import registry
 from connections.exchanges.base import (
     VERDICT_FAILED,
@@ -526,7 +527,6 @@ def _key_in_use(report: CheckReport) -> CheckReport:
 
 def notify_connection_failed(*, connection_id: int) -> None:
     """Email the owner once per transition to failed, in their language."""
-    from django.core.mail import send_mail
     from django.template.loader import render_to_string
     from django.urls import reverse
     from django.utils import translation
@@ -545,11 +545,8 @@ def notify_connection_failed(*, connection_id: int) -> None:
         }
         subject = _("Connection “%(name)s” failed its test") % {"name": connection.name}
         body = render_to_string("connections/email/connection_failed.txt", context)
-    try:
-        send_mail(subject, body, None, [owner.email])
-    except Exception:
-        # The status page already shows the failure; a mail outage must not undo it.
-        logger.exception("could not email the owner of connection %s", connection_id)
+    # Sent by a worker with retries (backfuture/mail.py): a mail outage cannot undo the result.
+    mail_send(subject=subject, body=body, to=[owner.email])
 
 
 def connections_reap_stale_tests() -> int:

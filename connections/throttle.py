@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from backfuture.cache import CacheUnavailable
 from connections.exchanges import registry
+from connections.exchanges.base import Category, TemporaryExchangeError
 
 _KEY = "throttle:v1:{slug}"
 _LOCK = "throttle:v1:{slug}:lock"
@@ -104,7 +106,8 @@ def acquire(
     """Reserve a start time for one test on `slug`, sleep until then; return the wait.
 
     Raises `Throttled` when the reserved time would be more than `max_wait` seconds away
-    (None: wait as long as it takes); nothing is reserved then.
+    (None: wait as long as it takes); nothing is reserved then. Raises
+    `TemporaryExchangeError` when the cache holding the budget is unreachable.
     """
     spec = registry.get(slug)
     paced = buckets(spec)
@@ -112,6 +115,23 @@ def acquire(
         return 0.0
     if recheck:
         paced.append(Bucket(RECHECK_BUCKET, 1 / recheck_rate(spec), RECHECK_CATCH_UP))
+    try:
+        wait = _reserve(slug, paced, max_wait=max_wait, clock=clock)
+    except CacheUnavailable:
+        # Fail closed: unpaced tests from every worker could exceed the exchange's limits and
+        # get our IP banned for all users. The task retries this like an exchange outage; after
+        # its last retry the test fails as exchange_unavailable (docs/security.md).
+        raise TemporaryExchangeError(
+            Category.EXCHANGE_UNAVAILABLE, "request budget unavailable: cache unreachable"
+        ) from None
+    if wait > 0:
+        sleep(wait)
+    return wait
+
+
+def _reserve(
+    slug: str, paced: list[Bucket], *, max_wait: float | None, clock: Callable[[], float]
+) -> float:
     with _Lock(slug):
         state: dict[str, float] = cache.get(_KEY.format(slug=slug)) or {}
         now = clock()
@@ -126,8 +146,6 @@ def acquire(
         # Slots in the past mean nothing, so the state may expire once all are.
         horizon = max(state.values()) - now
         cache.set(_KEY.format(slug=slug), state, timeout=max(60, math.ceil(horizon) + 60))
-    if wait > 0:
-        sleep(wait)
     return wait
 
 

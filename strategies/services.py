@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backfuture.cache import CacheUnavailable
 from connections.exchanges import registry, symbols
 from connections.models import Connection
 from strategies import gate, selectors
@@ -337,7 +338,12 @@ def symbol_list_request_refresh(*, exchange: str, market: str) -> bool:
     """
     if not selectors.symbol_list_is_stale(exchange=exchange, market=market):
         return False
-    if not cache.add(f"symbol-refresh:{exchange}:{market}", 1, timeout=60):
+    try:
+        if not cache.add(f"symbol-refresh:{exchange}:{market}", 1, timeout=60):
+            return False
+    except CacheUnavailable:
+        # Without the once-a-minute marker every page view would queue a refresh: skip it; the
+        # periodic refresh still runs (docs/security.md, "Cache outage").
         return False
     from strategies.tasks import refresh_symbol_lists
 

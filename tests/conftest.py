@@ -70,3 +70,19 @@ def reset_language():
     from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def queued_mail(monkeypatch):
+    """Mail is queued for a worker (backfuture/mail.py); here the task runs at once, so tests
+    read mail from `mail.outbox`. Yields the arguments each queued task would have carried."""
+    from backfuture.users.tasks import deliver_mail
+
+    sent: list[list] = []
+
+    def run_now(args=None, **options):
+        sent.append(list(args))
+        return deliver_mail.apply(args=args)
+
+    monkeypatch.setattr(deliver_mail, "apply_async", run_now)
+    return sent

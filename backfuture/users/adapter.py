@@ -1,7 +1,47 @@
 from __future__ import annotations
 
+import ipaddress
+import logging
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.conf import settings
+from django.contrib.sites.shortcuts import get_current_site
+from django.http import HttpRequest
 from django.utils import translation
+
+from backfuture.mail import mail_send_message
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address of the client, as the outermost of our trusted proxies saw it.
+
+    Each of the `TRUSTED_PROXY_COUNT` proxies in front of the app appends the address it got
+    the request from to X-Forwarded-For, so only the last that many entries were written by
+    us; anything to their left is whatever the client sent and is ignored. With 0 proxies (or
+    a header that does not parse) the peer address of the connection is used.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    count = settings.TRUSTED_PROXY_COUNT or 0
+    if not count:
+        return remote
+    hops = [
+        hop.strip()
+        for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if hop.strip()
+    ]
+    if not hops:
+        return remote
+    # Fewer entries than proxies: the request entered behind the outer ones, and every entry
+    # is still one our proxies wrote.
+    candidate = hops[-count] if len(hops) >= count else hops[0]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        logger.warning("X-Forwarded-For entry is not an address; using REMOTE_ADDR")
+        return remote
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -9,3 +49,14 @@ class AccountAdapter(DefaultAccountAdapter):
         # A new account keeps the language the visitor was already using.
         user.language = translation.get_language() or ""
         return super().save_user(request, user, form, commit=commit)
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth's rate limits key on this (allauth/core/internal/ratelimit.py).
+        return client_ip(request) or super().get_client_ip(request)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # As allauth's, but queued for a worker instead of sent inside the request.
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        mail_send_message(message=self.render_mail(template_prefix, email, ctx))

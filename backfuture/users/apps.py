@@ -10,4 +10,5 @@ class UsersConfig(AppConfig):
     verbose_name = _("Users")
 
     def ready(self) -> None:
+        from backfuture import checks  # noqa: F401  (registers the production checks)
         from backfuture.users import signals  # noqa: F401  (connects the login receiver)

@@ -186,7 +186,8 @@ def test_scheduler_spreads_rechecks_at_the_throttles_rate(
         scheduled = services.connections_schedule_rechecks()
     rate = throttle.recheck_rate(registry.get("kucoin"))
     assert scheduled == 30 == len(sent)  # KuCoin allows far more than 30 in 10 s
-    countdowns = sorted(kw["countdown"] for kw in sent)
+    # A test whose slot has already passed (a slow machine) is sent at once, without countdown.
+    countdowns = sorted(kw.get("countdown", 0.0) for kw in sent)
     # One slot per test at the re-check rate: done in 30 slots, not stretched over 10 s.
     assert countdowns[-1] <= 30 / rate < 10
     assert all(b - a < 2 / rate for a, b in pairwise(countdowns))

@@ -18,6 +18,8 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "backfuture.example",
     "EMAIL_URL": "smtp://mail.example:587",
     "DATABASE_URL": "sqlite:////tmp/backfuture-prod-settings-test.sqlite3",
+    "CACHE_SIGNING_KEY": "a-separate-random-cache-signing-key-for-tests-0123456789",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 
@@ -46,7 +48,8 @@ def test_check_deploy_is_clean_with_production_env():
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "FINGERPRINT_KEYS"]
+    "missing",
+    ["DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "FINGERPRINT_KEYS", "CACHE_SIGNING_KEY"],
 )
 def test_production_refuses_to_start_without_required_secret(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
@@ -125,3 +128,49 @@ def test_every_environment_variable_is_documented_in_env_example():
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", example, flags=re.M))
     assert used, "no env variables found: the regex is out of date"
     assert used <= documented, f"undocumented: {sorted(used - documented)}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "warning"),
+    [
+        ({"REDIS_URL": "redis://redis.internal:6379/0"}, "backfuture.W101"),
+        ({"REDIS_URL": "rediss://user@redis.internal:6380/0"}, "backfuture.W101"),
+        ({"TRUSTED_PROXY_COUNT": None}, "backfuture.W102"),
+    ],
+)
+def test_production_warns_about_an_open_redis_or_an_unset_proxy_count(extra, warning):
+    env = {**PRODUCTION_ENV, **{k: v for k, v in extra.items() if v is not None}}
+    for name in [k for k, v in extra.items() if v is None]:
+        env.pop(name)
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert warning in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"REDIS_URL": "rediss://:a-long-redis-password@redis.internal:6380/0"},
+        {"TRUSTED_PROXY_COUNT": "0"},  # explicitly: clients connect directly
+    ],
+)
+def test_production_with_a_redis_password_and_an_explicit_proxy_count_is_clean(extra):
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, **extra}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_production_checks_stay_quiet_in_development(settings):
+    from backfuture.checks import check_redis_password, check_trusted_proxy_count
+
+    settings.DEBUG = True
+    settings.REDIS_URL = "redis://localhost:6379/0"
+    settings.TRUSTED_PROXY_COUNT = None
+    assert check_redis_password() == [] and check_trusted_proxy_count() == []
+
+
+def test_production_refuses_the_secret_key_as_cache_signing_key():
+    env = {**PRODUCTION_ENV, "CACHE_SIGNING_KEY": PRODUCTION_ENV["DJANGO_SECRET_KEY"]}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0 and "CACHE_SIGNING_KEY" in result.stderr

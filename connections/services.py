@@ -6,6 +6,7 @@ import logging
 import random
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -201,16 +202,19 @@ class CheckNotStarted(Exception):
         self.retry_in = retry_in
 
 
-def _enqueue_check(check_id: int) -> None:
+def _enqueue_check(check_id: int, *, countdown: float | None = None) -> None:
     from connections.tasks import connection_check
 
     # Bounded publish retries: with the broker down the user hears about it in seconds
     # instead of the request hanging on kombu's default retry policy.
-    connection_check.apply_async(
-        args=[check_id],
-        retry=True,
-        retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
-    )
+    options: dict = {
+        "retry": True,
+        "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
+    }
+    # `is not None`: a re-check due right now has a countdown of 0.0, which is still one.
+    if countdown is not None:
+        options["countdown"] = countdown
+    connection_check.apply_async(args=[check_id], **options)
 
 
 def connection_request_check(
@@ -258,12 +262,13 @@ def connection_request_check(
 
         def enqueue_on_commit() -> None:
             try:
-                if countdown:
-                    from connections.tasks import connection_check
-
-                    connection_check.apply_async(args=[check.pk], countdown=countdown)
-                else:
-                    _enqueue_check(check.pk)
+                _enqueue_check(check.pk, countdown=countdown)
+            except SoftTimeLimitExceeded:
+                # The calling task (the re-check scheduler) ran out of time, the queue is
+                # fine: undo this one request (it may not have been published) and let the
+                # task stop, instead of carrying on as if the queue were down.
+                _undo_check_request(check_id=check.pk, previous_status=previous_status)
+                raise
             except Exception:
                 logger.exception("could not enqueue connection test %s", check.pk)
                 _undo_check_request(check_id=check.pk, previous_status=previous_status)

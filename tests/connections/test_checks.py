@@ -461,3 +461,26 @@ def test_the_task_of_a_deleted_connection_ends_quietly(conn, fake_client):
     assert tasks.connection_check.apply(args=[check.pk]).result == "stale"
     report = online(conn.market)
     assert services.connection_record_report(check_id=check.pk, report=report) is False
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as beat runs it: each enqueue at once
+def test_soft_time_limit_inside_the_schedulers_enqueue_is_reraised(alice, monkeypatch):
+    """Issue 14: the soft time limit is not a "queue down"; the scheduler must stop."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    old = timezone.now() - timedelta(hours=1)
+    for _ in range(3):
+        c = make_connection(alice, exchange="demo")
+        Connection.objects.filter(pk=c.pk).update(status="online", last_tested_at=old)
+    published = []
+
+    def out_of_time(*args, **kwargs):
+        published.append(kwargs)
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(tasks.connection_check, "apply_async", out_of_time)
+    with pytest.raises(SoftTimeLimitExceeded):
+        services.connections_schedule_rechecks()
+    assert len(published) == 1  # it stopped at the first one instead of carrying on
+    # The interrupted request was undone: nothing is left `testing` for the reaper to fail.
+    assert set(Connection.objects.values_list("status", flat=True)) == {"online"}

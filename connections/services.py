@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 from backfuture.fields import fingerprint, reveal
 from connections.exchanges import registry
 from connections.exchanges.base import (
+    Category,
     CheckReport,
     Credentials,
     ExchangeError,
@@ -409,6 +410,15 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
 
 def connection_record_error(*, check_id: int, error: ExchangeError) -> bool:
     """A test ended in an error after its retries: record it as a failed report."""
+    if error.category == Category.EXCHANGE_UNREACHABLE:
+        # Our network, not the user's key: tell the operator where to look.
+        logger.warning(
+            "connection test %s: our server could not reach the exchange (%s). From a worker "
+            "host, check DNS resolution, outbound firewall or egress rules, the HTTP(S) proxy "
+            "settings and TLS (CA certificates, an intercepting proxy).",
+            check_id,
+            error.message,
+        )
     check = ConnectionCheck.objects.select_related("connection").filter(pk=check_id).first()
     if check is None:  # the connection was deleted meanwhile
         return False

@@ -64,15 +64,6 @@ def connection_check(self, check_id: int) -> str:
                 error.category,
                 f"{error.message}; a retry in {delay:.0f} s would end after the test's time limit",
             )
-        if error.category == Category.EXCHANGE_UNREACHABLE:
-            # The operator's problem, not the user's: say where to look.
-            logger.warning(
-                "connection test %s: our server could not reach the exchange (%s). From a "
-                "worker host, check DNS resolution, outbound firewall or egress rules, the "
-                "HTTP(S) proxy settings and TLS (CA certificates, an intercepting proxy).",
-                check_id,
-                error.message,
-            )
         services.connection_record_error(check_id=check_id, error=error)
         return "failed"
     except SoftTimeLimitExceeded:

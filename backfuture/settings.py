@@ -339,8 +339,13 @@ CONNECTION_TEST_RETRY_BASE = env.float("CONNECTION_TEST_RETRY_BASE", default=2.0
 # Soft and hard time limits of one test attempt, in seconds (the budget above fits inside).
 CONNECTION_TEST_SOFT_TIME_LIMIT = env.int("CONNECTION_TEST_SOFT_TIME_LIMIT", default=40)
 CONNECTION_TEST_TIME_LIMIT = env.int("CONNECTION_TEST_TIME_LIMIT", default=50)
-# A connection still `testing` after this many seconds had its worker die: the reaper fails it.
-CONNECTION_TEST_REAP_AFTER = env.int("CONNECTION_TEST_REAP_AFTER", default=300)
+# A test's reaper deadline follows from the time limits above (connections/services.py,
+# `check_deadline`): a running attempt gets the hard limit plus this grace in seconds...
+CONNECTION_TEST_REAP_GRACE = env.int("CONNECTION_TEST_REAP_GRACE", default=10)
+# ...and a queued test or a due retry may first wait this many seconds for a free worker.
+CONNECTION_TEST_QUEUE_WAIT = env.int("CONNECTION_TEST_QUEUE_WAIT", default=60)
+# How often beat runs the reaper, in seconds.
+CONNECTION_REAPER_INTERVAL = env.int("CONNECTION_REAPER_INTERVAL", default=15)
 # Online connections are re-tested when their last test is older than this (seconds).
 CONNECTION_RECHECK_INTERVAL = env.int("CONNECTION_RECHECK_INTERVAL", default=1800)
 # How often the re-check scheduler runs, in seconds; its work is spread over this period.
@@ -369,7 +374,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reap-stale-tests": {
         "task": "connections.tasks.connections_reap_stale_tests",
-        "schedule": 60.0,
+        "schedule": float(CONNECTION_REAPER_INTERVAL),
     },
 }
 

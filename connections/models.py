@@ -39,6 +39,8 @@ class ProblemCategory(models.TextChoices):
     KEY_IN_USE = "key_in_use", _("Key already connected")
     KEY_CLAIMED = "key_claimed", _("Key connected elsewhere")
 
+    EXCHANGE_UNREACHABLE = "exchange_unreachable", _("Exchange not reachable from our server")
+
 
 class Connection(models.Model):
     """One user's API key on one exchange account and market."""
@@ -172,6 +174,13 @@ class ConnectionCheck(models.Model):
     message = models.TextField(blank=True)
     report = models.JSONField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # While retries run: the temporary problem they are about, and when the next attempt is
+    # due (None while an attempt runs). The live status shows "retrying (2 of 4)".
+    retry_category = models.CharField(max_length=32, choices=ProblemCategory.choices, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Unfinished by then, its worker is gone: the reaper fails it. Set from the task's time
+    # limits whenever the test is queued, starts an attempt or waits for a retry.
+    deadline = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -184,6 +193,19 @@ class ConnectionCheck(models.Model):
 
     def __str__(self) -> str:
         return f"Test {self.pk} of connection {self.connection_id}"
+
+    @property
+    def current_attempt(self) -> int:
+        """The attempt that runs now, or the next one while a retry waits."""
+        return self.attempts + 1 if self.next_attempt_at else self.attempts
+
+    @property
+    def is_retrying(self) -> bool:
+        return (
+            self.state in (CheckState.QUEUED, CheckState.RUNNING)
+            and bool(self.retry_category)
+            and self.current_attempt > 1
+        )
 
 
 class AuditAction(models.TextChoices):

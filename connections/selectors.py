@@ -22,6 +22,13 @@ def connection_checks(*, connection: Connection, limit: int = 20) -> QuerySet[Co
     return connection.checks.select_related("requested_by").defer("report")[:limit]
 
 
+def connection_current_check(*, connection: Connection) -> ConnectionCheck | None:
+    """The test in flight (for the live status: its attempt and what it retries), if any."""
+    if connection.status != "testing" or connection.current_check_id is None:
+        return None
+    return ConnectionCheck.objects.filter(pk=connection.current_check_id).defer("report").first()
+
+
 def audit_events_for(*, user, connection_id: int, limit: int = 20) -> QuerySet[AuditEvent]:
     """The user's own events about one connection (and its strategies), newest first."""
     return AuditEvent.objects.filter(owner=user, connection_id_ref=connection_id).select_related(

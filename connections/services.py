@@ -6,10 +6,11 @@ import logging
 import random
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -199,6 +200,29 @@ def connection_delete(*, connection: Connection, actor) -> None:
 # --- Connection tests ------------------------------------------------------------------------
 
 
+def max_test_duration() -> float:
+    """The longest a test can legitimately take, in seconds: every attempt at the task's hard
+    time limit, with the longest backoff between them (full jitter draws at most
+    base × 2^n). A retry that would end later fails the test instead (connection_schedule_retry).
+    """
+    retries = settings.CONNECTION_TEST_RETRIES
+    backoff = sum(settings.CONNECTION_TEST_RETRY_BASE * 2**n for n in range(retries))
+    return (retries + 1) * settings.CONNECTION_TEST_TIME_LIMIT + backoff
+
+
+def check_deadline(now, *, waiting_for: float | None = None):
+    """When the reaper may take a check's worker for dead and fail the check.
+
+    A running attempt cannot outlive the task's hard time limit, so it gets that plus a grace.
+    A check that waits (queued, or a retry due in `waiting_for` seconds) gets its wait, the
+    time it may then sit in the queue for a free worker, and the same.
+    """
+    seconds = settings.CONNECTION_TEST_TIME_LIMIT + settings.CONNECTION_TEST_REAP_GRACE
+    if waiting_for is not None:
+        seconds += waiting_for + settings.CONNECTION_TEST_QUEUE_WAIT
+    return now + timedelta(seconds=seconds)
+
+
 class CheckNotStarted(Exception):
     """A test was not started; `reason` says why ("in_flight", "cooldown" or "queue_down")."""
 
@@ -208,16 +232,19 @@ class CheckNotStarted(Exception):
         self.retry_in = retry_in
 
 
-def _enqueue_check(check_id: int) -> None:
+def _enqueue_check(check_id: int, *, countdown: float | None = None) -> None:
     from connections.tasks import connection_check
 
     # Bounded publish retries: with the broker down the user hears about it in seconds
     # instead of the request hanging on kombu's default retry policy.
-    connection_check.apply_async(
-        args=[check_id],
-        retry=True,
-        retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
-    )
+    options: dict = {
+        "retry": True,
+        "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
+    }
+    # `is not None`: a re-check due right now has a countdown of 0.0, which is still one.
+    if countdown is not None:
+        options["countdown"] = countdown
+    connection_check.apply_async(args=[check_id], **options)
 
 
 def connection_request_check(
@@ -250,7 +277,10 @@ def connection_request_check(
                 raise CheckNotStarted("cooldown", retry_in=wait)
         previous_status = locked.status
         check = ConnectionCheck.objects.create(
-            connection=locked, trigger=trigger, requested_by=requested_by
+            connection=locked,
+            trigger=trigger,
+            requested_by=requested_by,
+            deadline=check_deadline(now, waiting_for=countdown or 0.0),
         )
         locked.status = ConnectionStatus.TESTING
         locked.current_check = check
@@ -265,12 +295,13 @@ def connection_request_check(
 
         def enqueue_on_commit() -> None:
             try:
-                if countdown:
-                    from connections.tasks import connection_check
-
-                    connection_check.apply_async(args=[check.pk], countdown=countdown)
-                else:
-                    _enqueue_check(check.pk)
+                _enqueue_check(check.pk, countdown=countdown)
+            except SoftTimeLimitExceeded:
+                # The calling task (the re-check scheduler) ran out of time, the queue is
+                # fine: undo this one request (it may not have been published) and let the
+                # task stop, instead of carrying on as if the queue were down.
+                _undo_check_request(check_id=check.pk, previous_status=previous_status)
+                raise
             except Exception:
                 logger.exception("could not enqueue connection test %s", check.pk)
                 _undo_check_request(check_id=check.pk, previous_status=previous_status)
@@ -299,12 +330,21 @@ def connection_start_check(*, check_id: int) -> Credentials | None:
     or already finished): the worker then does nothing.
     """
     now = timezone.now()
-    updated = ConnectionCheck.objects.filter(
-        pk=check_id,
-        state__in=[CheckState.QUEUED, CheckState.RUNNING],
-        connection__current_check_id=check_id,
-    ).update(
-        state=CheckState.RUNNING, started_at=Coalesce("started_at", now), attempts=F("attempts") + 1
+    updated = (
+        ConnectionCheck.objects.filter(
+            pk=check_id,
+            state__in=[CheckState.QUEUED, CheckState.RUNNING],
+            connection__current_check_id=check_id,
+        )
+        # Past its deadline the reaper owns it, even if it has not run yet.
+        .filter(Q(deadline__isnull=True) | Q(deadline__gt=now))
+        .update(
+            state=CheckState.RUNNING,
+            started_at=Coalesce("started_at", now),
+            attempts=F("attempts") + 1,
+            next_attempt_at=None,
+            deadline=check_deadline(now),
+        )
     )
     if not updated:
         return None
@@ -343,6 +383,11 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
         or check.connection.current_check_id != check.pk
     ):
         return "stale"
+    if check.deadline is not None and check.deadline <= timezone.now():
+        # Redelivered after its worker died (the broker's visibility timeout), or held in a
+        # queue past its deadline: it is failed as the reaper would, and never run late.
+        _reap(connection_id=check.connection_id, now=timezone.now())
+        return "stale"
     connection = check.connection
     throttle.acquire(
         connection.exchange, recheck=check.trigger == CheckTrigger.SCHEDULE, max_wait=max_wait
@@ -377,6 +422,15 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
 
 def connection_record_error(*, check_id: int, error: ExchangeError) -> bool:
     """A test ended in an error after its retries: record it as a failed report."""
+    if error.category == Category.EXCHANGE_UNREACHABLE:
+        # Our network, not the user's key: tell the operator where to look.
+        logger.warning(
+            "connection test %s: our server could not reach the exchange (%s). From a worker "
+            "host, check DNS resolution, outbound firewall or egress rules, the HTTP(S) proxy "
+            "settings and TLS (CA certificates, an intercepting proxy).",
+            check_id,
+            error.message,
+        )
     check = ConnectionCheck.objects.select_related("connection").filter(pk=check_id).first()
     if check is None:  # the connection was deleted meanwhile
         return False
@@ -384,6 +438,50 @@ def connection_record_error(*, check_id: int, error: ExchangeError) -> bool:
         check.connection.exchange, ExchangeMarket(check.connection.market), error
     )
     return connection_record_report(check_id=check_id, report=report)
+
+
+def connection_schedule_retry(*, check_id: int, delay: float, category: str) -> str:
+    """Note on the check that a temporary error will be retried in `delay` seconds.
+
+    Returns "retry"; "too_late" when the retry would end after the test's time window
+    (`max_test_duration`, e.g. for a long Retry-After): the caller fails the test now instead of
+    waiting past it; or "stale" when the check is no longer the connection's current test.
+    """
+    now = timezone.now()
+    check = ConnectionCheck.objects.filter(pk=check_id).only("created_at", "started_at").first()
+    if check is None:
+        return "stale"
+    began = check.started_at or check.created_at
+    latest_end = began + timedelta(seconds=max_test_duration())
+    if now + timedelta(seconds=delay + settings.CONNECTION_TEST_TIME_LIMIT) > latest_end:
+        return "too_late"
+    updated = ConnectionCheck.objects.filter(
+        pk=check_id,
+        state__in=[CheckState.QUEUED, CheckState.RUNNING],
+        connection__current_check_id=check_id,
+    ).update(
+        retry_category=category,
+        next_attempt_at=now + timedelta(seconds=delay),
+        deadline=check_deadline(now, waiting_for=delay),
+    )
+    return "retry" if updated else "stale"
+
+
+def connection_check_postponed(*, check_id: int, countdown: float) -> None:
+    """The test went back to the queue for `countdown` seconds (our own throttle): its
+    deadline moves with it, so the reaper does not fail a test that is only waiting."""
+    now = timezone.now()
+    ConnectionCheck.objects.filter(
+        pk=check_id, state__in=[CheckState.QUEUED, CheckState.RUNNING]
+    ).update(deadline=check_deadline(now, waiting_for=countdown))
+
+
+def _notify_if_unwatched(*, connection_id: int, trigger: str, newly_failed: bool) -> None:
+    """Email the owner, once per transition to failed, unless they started this test
+    themselves: they are watching it on the page (issue 19). Re-checks, and tests started by
+    support or operations, are emailed, also when the reaper fails them."""
+    if newly_failed and trigger != CheckTrigger.USER:
+        transaction.on_commit(lambda: notify_connection_failed(connection_id=connection_id))
 
 
 def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
@@ -451,8 +549,9 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
         )
         if failed:
             strategies_pause_for_connection(connection=connection, reason="connection_failed")
-        if newly_failed:
-            transaction.on_commit(lambda: notify_connection_failed(connection_id=connection.pk))
+        _notify_if_unwatched(
+            connection_id=connection.pk, trigger=check.trigger, newly_failed=newly_failed
+        )
     return True
 
 
@@ -539,6 +638,7 @@ def notify_connection_failed(*, connection_id: int) -> None:
         context = {
             "connection": connection,
             "problem": presenters.problem(connection.problem_category),
+            "interrupted": connection.problem_message == "interrupted",
             "url": settings.SITE_URL.rstrip("/")
             + reverse("connections:detail", args=[connection.pk]),
             "paused": connection.strategies.filter(pause_reason="connection_failed").count(),
@@ -549,40 +649,77 @@ def notify_connection_failed(*, connection_id: int) -> None:
     mail_send(subject=subject, body=body, to=[owner.email])
 
 
-def connections_reap_stale_tests() -> int:
-    """Fail tests stuck in `testing` (a worker died): nothing stays `testing` forever."""
+def connections_reap_stale_tests(*, now=None) -> int:
+    """Fail tests whose worker died: nothing stays `testing` past its check's deadline.
+
+    Such a test fails as every failure does (strategies paused, the owner emailed when they did
+    not start it), and its task, should the broker redeliver it later, finds the check
+    finished and does nothing.
+    """
+    now = now or timezone.now()
+    # Checks from before deadlines were stored get the longest a test may take.
+    legacy_cutoff = now - timedelta(
+        seconds=max_test_duration()
+        + settings.CONNECTION_TEST_QUEUE_WAIT
+        + settings.CONNECTION_TEST_REAP_GRACE
+    )
+    stuck = Connection.objects.filter(status=ConnectionStatus.TESTING).filter(
+        Q(current_check__deadline__lte=now)
+        | Q(current_check__deadline__isnull=True, testing_since__lt=legacy_cutoff)
+    )
+    reaped = sum(_reap(connection_id=pk, now=now) for pk in stuck.values_list("pk", flat=True))
+    if reaped:
+        logger.warning("reaped %s connection tests whose worker died", reaped)
+    return reaped
+
+
+def _reap(*, connection_id: int, now) -> bool:
+    """Fail one connection's test in flight as interrupted, if it is still past its deadline."""
     from connections import audit
     from strategies.services import strategies_pause_for_connection
 
-    cutoff = timezone.now() - timedelta(seconds=settings.CONNECTION_TEST_REAP_AFTER)
-    reaped = 0
-    stuck = Connection.objects.filter(
-        status=ConnectionStatus.TESTING, testing_since__lt=cutoff
-    ).values_list("pk", flat=True)
-    for pk in stuck:
-        with transaction.atomic():
-            connection = Connection.objects.select_for_update().get(pk=pk)
-            if connection.status != ConnectionStatus.TESTING or connection.testing_since >= cutoff:
-                continue
-            now = timezone.now()
-            ConnectionCheck.objects.filter(pk=connection.current_check_id).update(
-                state=CheckState.FINISHED, verdict="failed", message="interrupted", finished_at=now
-            )
-            connection.status = ConnectionStatus.FAILED
-            connection.problem_category = ""
-            connection.problem_message = "interrupted"
-            connection.testing_since = None
-            connection.last_tested_at = now
-            connection.failing_since = connection.failing_since or now
-            connection.save()
-            audit.record(
-                connection, "test_finished", data={"verdict": "failed", "interrupted": True}
-            )
-            strategies_pause_for_connection(connection=connection, reason="connection_failed")
-            reaped += 1
-    if reaped:
-        logger.warning("reaped %s connection tests stuck in testing", reaped)
-    return reaped
+    check_id = (
+        Connection.objects.filter(pk=connection_id)
+        .values_list("current_check_id", flat=True)
+        .first()
+    )
+    with transaction.atomic():
+        # Check, then connection: the order connection_record_report locks them in.
+        check = ConnectionCheck.objects.select_for_update().filter(pk=check_id).first()
+        connection = Connection.objects.select_for_update().filter(pk=connection_id).first()
+        if (
+            check is None
+            or connection is None
+            or connection.status != ConnectionStatus.TESTING
+            or connection.current_check_id != check.pk
+            or (check.deadline is not None and check.deadline > now)
+        ):
+            return False
+        finished_at = timezone.now()
+        check.state = CheckState.FINISHED
+        check.verdict = "failed"
+        check.message = "interrupted"
+        check.next_attempt_at = None
+        check.finished_at = finished_at
+        check.save(update_fields=["state", "verdict", "message", "next_attempt_at", "finished_at"])
+        newly_failed = connection.failing_since is None
+        connection.status = ConnectionStatus.FAILED
+        connection.problem_category = ""
+        connection.problem_message = "interrupted"
+        connection.testing_since = None
+        connection.last_tested_at = finished_at
+        connection.failing_since = connection.failing_since or finished_at
+        connection.save()
+        audit.record(
+            connection,
+            "test_finished",
+            data={"check": check.pk, "verdict": "failed", "interrupted": True},
+        )
+        strategies_pause_for_connection(connection=connection, reason="connection_failed")
+        _notify_if_unwatched(
+            connection_id=connection.pk, trigger=check.trigger, newly_failed=newly_failed
+        )
+    return True
 
 
 def connections_schedule_rechecks(*, now=None) -> int:

@@ -40,18 +40,30 @@ def connection_check(self, check_id: int) -> str:
         # Our own pacing, not the exchange's fault: back to the queue for when the slot is
         # free, keeping the retry count of real errors as it was.
         logger.info("connection test %s: %s", check_id, busy)
-        self.apply_async(
-            args=[check_id],
-            countdown=busy.retry_in + random.uniform(0, 0.1),
-            retries=self.request.retries,
-        )
+        countdown = busy.retry_in + random.uniform(0, 0.1)
+        services.connection_check_postponed(check_id=check_id, countdown=countdown)
+        self.apply_async(args=[check_id], countdown=countdown, retries=self.request.retries)
         return "throttled"
     except TemporaryExchangeError as error:
         if self.request.retries < self.max_retries:
-            logger.info("connection test %s: temporary error, retrying", check_id)
-            raise self.retry(
-                countdown=retry_delay(self.request.retries, error.retry_after)
-            ) from None
+            delay = retry_delay(self.request.retries, error.retry_after)
+            # Recorded first: the live status shows "retrying (2 of 4)" during the wait.
+            decision = services.connection_schedule_retry(
+                check_id=check_id, delay=delay, category=error.category
+            )
+            if decision == "stale":
+                return "stale"
+            if decision == "retry":
+                logger.info(
+                    "connection test %s: %s, retrying in %.1f s", check_id, error.category, delay
+                )
+                raise self.retry(countdown=delay) from None
+            # A wait (a long Retry-After) that would end after the test's time window: fail
+            # now rather than leave the connection `testing` past it.
+            error = TemporaryExchangeError(
+                error.category,
+                f"{error.message}; a retry in {delay:.0f} s would end after the test's time limit",
+            )
         services.connection_record_error(check_id=check_id, error=error)
         return "failed"
     except SoftTimeLimitExceeded:
@@ -63,7 +75,7 @@ def connection_check(self, check_id: int) -> str:
         return "failed"
 
 
-@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
+@shared_task(ignore_result=True, soft_time_limit=10, time_limit=14)
 def connections_reap_stale_tests() -> int:
     return services.connections_reap_stale_tests()
 

@@ -124,8 +124,17 @@ def connection_new(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
+def _live_status_context(connection) -> dict:
+    """What the status badge shows while a test runs: its attempt, when it retries."""
+    return {
+        "current_check": selectors.connection_current_check(connection=connection),
+        "test_attempts": settings.CONNECTION_TEST_RETRIES + 1,
+    }
+
+
 def _detail_context(request: HttpRequest, connection) -> dict:
     return {
+        **_live_status_context(connection),
         "connection": connection,
         "exchange_label": presenters.exchange_label(connection.exchange),
         "rows": presenters.report_rows(connection.last_report),
@@ -294,7 +303,8 @@ def connection_test(request: HttpRequest, pk: int) -> HttpResponse:
 def connection_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The status badge; polled while a test runs. A final status answers 286: stop polling."""
     connection = selectors.connection_get(user=request.user, pk=pk)
-    response = render(request, "connections/_status.html", {"connection": connection})
+    context = {"connection": connection, **_live_status_context(connection)}
+    response = render(request, "connections/_status.html", context)
     if connection.is_final:
         response.status_code = 286
         # Lets the detail page reload its report once the test is done.

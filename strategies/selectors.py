@@ -95,19 +95,34 @@ def dashboard_connections(*, user) -> QuerySet[Connection]:
     )
 
 
+# Every row's `updated_at` as a number, summed per table (see dashboard_version). PostgreSQL's
+# EXTRACT(EPOCH ...) is an exact numeric (microseconds); SQLite, the development default, has
+# julianday() (milliseconds), which is enough for one person's development server.
+_EPOCH_SQL = {
+    "postgresql": "EXTRACT(EPOCH FROM updated_at)",
+    "sqlite": "julianday(updated_at)",
+}
+
+
 def dashboard_version(*, user) -> tuple:
     """Changes whenever anything the dashboard shows changes: every write to a connection or a
-    strategy bumps its `updated_at`, and adding or deleting one changes a count.
+    strategy sets its `updated_at`, and adding or deleting one changes a count.
+
+    The timestamps are summed, not maxed: two transactions can take their timestamps in one
+    order and commit in the other, and a commit carrying an older timestamp than the newest
+    row does not move MAX(updated_at), so the cached cards stayed stale (issue 14). A sum moves
+    whenever any row's timestamp does.
 
     It runs on every dashboard view, cached or not, so it is one plain statement: building the
     same query through the ORM cost more than running it (measured with benchmarks.dashboard).
     """
     connections, strategies = Connection._meta.db_table, Strategy._meta.db_table
+    epoch = _EPOCH_SQL[db_connection.vendor]
     sql = (
         f"SELECT (SELECT COUNT(*) FROM {connections} WHERE owner_id = %s),"  # noqa: S608
-        f" (SELECT MAX(updated_at) FROM {connections} WHERE owner_id = %s),"
+        f" (SELECT SUM({epoch}) FROM {connections} WHERE owner_id = %s),"
         f" (SELECT COUNT(*) FROM {strategies} WHERE owner_id = %s),"
-        f" (SELECT MAX(updated_at) FROM {strategies} WHERE owner_id = %s)"
+        f" (SELECT SUM({epoch}) FROM {strategies} WHERE owner_id = %s)"
     )
     with db_connection.cursor() as cursor:
         cursor.execute(sql, [user.pk] * 4)

@@ -57,11 +57,15 @@ class Category(StrEnum):
     # This connection never passed a test, and another connection proved the key first.
     KEY_CLAIMED = "key_claimed"
 
+    # Our server could not connect to the exchange at all (name lookup, refused or timed-out
+    # connection, TLS, proxy): our network, not the exchange's answer and not the key.
+    EXCHANGE_UNREACHABLE = "exchange_unreachable"
+
     @property
     def is_temporary(self) -> bool:
         # Clock skew is permanent for the report: requests are already signed with the
         # exchange's own time, so a skew rejection will not go away by retrying.
-        return self is Category.EXCHANGE_UNAVAILABLE
+        return self in (Category.EXCHANGE_UNAVAILABLE, Category.EXCHANGE_UNREACHABLE)
 
 
 class CheckName(StrEnum):
@@ -501,11 +505,7 @@ def failed_report(
     """
     at = at or datetime.now(UTC)
     builder = ReportBuilder(exchange, Market(market), at)
-    name = (
-        CheckName.REACHABLE
-        if error.category == Category.EXCHANGE_UNAVAILABLE
-        else CheckName.CREDENTIALS
-    )
+    name = CheckName.REACHABLE if error.category.is_temporary else CheckName.CREDENTIALS
     builder.fail(name, error)
     if error.reported_ip:
         builder.report.ip_restricted = error.category == Category.IP_NOT_ALLOWED or None

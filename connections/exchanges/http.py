@@ -11,7 +11,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import re
+import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from .base import (
     Category,
@@ -88,24 +92,35 @@ def parse_retry_after(
     if value:
         value = value.strip()
         try:
-            return max(0.0, float(value))
+            seconds = float(value)
         except ValueError:
             try:
                 when = parsedate_to_datetime(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, IndexError):
                 when = None
             if when is not None:
                 if when.tzinfo is None:
                     when = when.replace(tzinfo=UTC)
                 current = now if now is not None else time.time()
+                # A date in the past means "now" (RFC 9110 §10.2.3).
                 return max(0.0, when.timestamp() - current)
+        else:
+            return _seconds_or_none(seconds)
     reset = headers.get("gw-ratelimit-reset") if rate_limited else None
     if reset:
         try:
-            return max(0.0, float(reset) / 1000)
+            return _seconds_or_none(float(reset) / 1000)
         except ValueError:
             return None
     return None
+
+
+def _seconds_or_none(seconds: float) -> float | None:
+    """A wait we can honour: finite and not negative. `nan` and `inf` parse as floats (and
+    max(0, nan) is 0); a negative delay is not an HTTP delay-seconds. Both are ignored."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
 
 
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
@@ -202,6 +217,66 @@ def safe_where(url: str) -> str:
     return f"{parts.netloc}{parts.path}"
 
 
+def unreachable_cause(exc: BaseException) -> str | None:
+    """What kept our server from connecting to the exchange; None if a connection was made.
+
+    requests wraps urllib3's errors: the cause of a failed connection sits in
+    `MaxRetryError.reason` and, below that, in the exception chain (urllib3 raises
+    `NameResolutionError`/`NewConnectionError` from the socket's `gaierror`/`OSError`). A
+    connection the exchange reset or closed mid-answer (`ProtocolError`) was made: that is the
+    exchange answering badly, not our network.
+    """
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "proxy failed"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS failed"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect timed out"
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NameResolutionError | socket.gaierror):
+            return "name lookup failed"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, ssl.SSLError):
+            return "TLS failed"
+        if isinstance(current, NewConnectionError) and not _chain_has(
+            current, (ConnectionRefusedError, socket.gaierror)
+        ):
+            return "no connection"
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__]
+        linked += [arg for arg in current.args if isinstance(arg, BaseException)]
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return None
+
+
+def _chain_has(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, kinds):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def answered_badly(exc: requests.RequestException, method: str, where: str) -> ExchangeError:
+    """A connection was made, but no proper answer came back (timeout, reset, garbled)."""
+    if isinstance(exc, requests.Timeout):
+        what = "timeout"
+    elif isinstance(exc, requests.ConnectionError):
+        what = "connection failed"
+    else:
+        what = "request failed"
+    return TemporaryExchangeError(
+        Category.EXCHANGE_UNAVAILABLE, f"{what} ({type(exc).__name__}) on {method} {where}"
+    )
+
+
 class Transport:
     """Sends calls for one connection test within its time budget."""
 
@@ -246,21 +321,16 @@ class Transport:
                 allow_redirects=False,
             )
             text = response.text
-        except requests.Timeout as exc:
+        except requests.RequestException as exc:
+            cause = unreachable_cause(exc)
+            if cause is None:
+                raise answered_badly(exc, call.method, where) from None
+            # No connection was made: our DNS, egress, proxy or TLS, not the exchange's answer.
             # `from None`: the chained exception would carry the full URL with its signature.
             raise TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"timeout ({type(exc).__name__}) on {call.method} {where}",
-            ) from None
-        except requests.ConnectionError as exc:
-            raise TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"connection failed ({type(exc).__name__}) on {call.method} {where}",
-            ) from None
-        except requests.RequestException as exc:
-            raise TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"request failed ({type(exc).__name__}) on {call.method} {where}",
+                Category.EXCHANGE_UNREACHABLE,
+                f"could not reach the exchange: {cause} ({type(exc).__name__}) on "
+                f"{call.method} {where}",
             ) from None
         latency_ms = round((time.perf_counter() - started) * 1000)
         received_at = self.clock()

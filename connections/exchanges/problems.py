@@ -73,7 +73,10 @@ CATEGORY_TEXTS: dict[Category, Problem] = {
     ),
     Category.EXCHANGE_UNAVAILABLE: Problem(
         title=_("Exchange unavailable"),
-        cause=_("The exchange API is temporarily unavailable"),
+        cause=_(
+            "The exchange API answered with an error, did not answer in time, or is under "
+            "maintenance"
+        ),
         what_to_do=_("Wait and run the test again"),
     ),
     # One key, one connection (docs/security.md): neither text says whose connection holds it.
@@ -93,6 +96,19 @@ CATEGORY_TEXTS: dict[Category, Problem] = {
         ),
         what_to_do=_(
             "Create a new key on the exchange for this connection and replace the key here"
+        ),
+    ),
+    # Our side: no connection could be made at all. The operator's checklist (DNS, egress,
+    # proxy, TLS) is in docs/architecture.md and in the worker's log line for the failure.
+    Category.EXCHANGE_UNREACHABLE: Problem(
+        title=_("Exchange not reachable from our server"),
+        cause=_(
+            "Our server could not connect to the exchange: a network problem on our side. "
+            "Nothing is known to be wrong with your key"
+        ),
+        what_to_do=_(
+            "Nothing to change on your key. Run the test again in a few minutes; if it keeps "
+            "failing, contact support"
         ),
     ),
 }
@@ -191,6 +207,7 @@ CHECK_DETAILS: dict[str, Promise] = {
     Category.EXCHANGE_UNAVAILABLE.value: _("The exchange did not answer properly"),
     Category.KEY_IN_USE.value: _("Accepted, but this key is already connected here"),
     Category.KEY_CLAIMED.value: _("This key now belongs to another connection"),
+    Category.EXCHANGE_UNREACHABLE.value: _("Our server could not connect to the exchange"),
 }
 
 _UNKNOWN_DETAIL = _("Result code: %(code)s")

@@ -42,7 +42,9 @@ def test_critical_path_is_the_slowest_call_of_each_round():
 def test_latency_core_measures_a_real_test_end_to_end(sim, monkeypatch):
     # The task runs inline on commit (no broker in the test suite).
     monkeypatch.setattr(
-        services, "_enqueue_check", lambda check_id: tasks.connection_check.apply(args=[check_id])
+        services,
+        "_enqueue_check",
+        lambda check_id, **options: tasks.connection_check.apply(args=[check_id]),
     )
     kinds = latency.KINDS
     pks = common.create_connections(

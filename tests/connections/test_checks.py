@@ -153,9 +153,7 @@ def test_healthy_report_marks_online_with_every_check(conn, fake_client):
     assert client.calls[0][0].api_key == conn.api_key.reveal()
 
 
-@pytest.mark.parametrize(
-    "category", [c.value for c in Category if c != Category.EXCHANGE_UNAVAILABLE]
-)
+@pytest.mark.parametrize("category", [c.value for c in Category if not c.is_temporary])
 def test_each_failure_category_is_written(conn, fake_client, category):
     fake_client(failed(category))
     check = request(conn)
@@ -242,14 +240,12 @@ def test_owner_is_emailed_once_per_transition(
     assert len(mail.outbox) == 2  # back online, then failing again: a new transition
 
 
-def test_stale_testing_is_reaped(conn, enqueued, settings):
-    settings.CONNECTION_TEST_REAP_AFTER = 60
+def test_stale_testing_is_reaped(conn, enqueued):
     check = request(conn)
     assert services.connections_reap_stale_tests() == 0
-    Connection.objects.filter(pk=conn.pk).update(
-        testing_since=timezone.now() - timedelta(seconds=61)
-    )
-    assert services.connections_reap_stale_tests() == 1
+    check.refresh_from_db()
+    assert services.connections_reap_stale_tests(now=check.deadline - timedelta(seconds=1)) == 0
+    assert services.connections_reap_stale_tests(now=check.deadline) == 1
     conn.refresh_from_db()
     check.refresh_from_db()
     assert conn.status == "failed" and conn.problem_message == "interrupted"
@@ -461,3 +457,266 @@ def test_the_task_of_a_deleted_connection_ends_quietly(conn, fake_client):
     assert tasks.connection_check.apply(args=[check.pk]).result == "stale"
     report = online(conn.market)
     assert services.connection_record_report(check_id=check.pk, report=report) is False
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as beat runs it: each enqueue at once
+def test_soft_time_limit_inside_the_schedulers_enqueue_is_reraised(alice, monkeypatch):
+    """Issue 14: the soft time limit is not a "queue down"; the scheduler must stop."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    old = timezone.now() - timedelta(hours=1)
+    for _ in range(3):
+        c = make_connection(alice, exchange="demo")
+        Connection.objects.filter(pk=c.pk).update(status="online", last_tested_at=old)
+    published = []
+
+    def out_of_time(*args, **kwargs):
+        published.append(kwargs)
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(tasks.connection_check, "apply_async", out_of_time)
+    with pytest.raises(SoftTimeLimitExceeded):
+        services.connections_schedule_rechecks()
+    assert len(published) == 1  # it stopped at the first one instead of carrying on
+    # The interrupted request was undone: nothing is left `testing` for the reaper to fail.
+    assert set(Connection.objects.values_list("status", flat=True)) == {"online"}
+
+
+# --- A worker killed mid-test (issue 14) -------------------------------------------------------
+
+
+def test_the_reaper_deadline_follows_the_tasks_time_limits(conn, fake_client, settings):
+    """A test whose worker died is failed within the hard time limit plus a grace of its
+    attempt's start (plus the reaper's period), not after a fixed five minutes."""
+    settings.CONNECTION_TEST_TIME_LIMIT = 50
+    settings.CONNECTION_TEST_REAP_GRACE = 10
+    settings.CONNECTION_TEST_QUEUE_WAIT = 60
+    before = timezone.now()
+    check = request(conn)
+    after = timezone.now()
+    # Queued: it may wait for a worker, then run.
+    assert before + timedelta(seconds=120) <= check.deadline <= after + timedelta(seconds=120)
+    # Running (the worker marks it so, then dies while calling the exchange).
+    services.connection_start_check(check_id=check.pk)
+    check.refresh_from_db()
+    assert check.deadline - check.started_at <= timedelta(seconds=61)
+    assert services.connections_reap_stale_tests(now=check.deadline) == 1
+    # Beat runs the reaper often: the whole window stays well under the old six minutes.
+    reaper = settings.CELERY_BEAT_SCHEDULE["reap-stale-tests"]["schedule"]
+    assert reaper == settings.CONNECTION_REAPER_INTERVAL
+    assert 50 + 10 + reaper <= 90
+
+
+def _scheduled(conn):
+    return services.connection_request_check(connection=conn, trigger="schedule", enqueue=False)
+
+
+def test_a_reaped_recheck_emails_the_owner_and_pauses_strategies(
+    conn, alice, django_capture_on_commit_callbacks
+):
+    strategy = stored_strategy(alice, conn, name="S1", status="enabled")
+    check = _scheduled(conn)
+    services.connection_start_check(check_id=check.pk)
+    check.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.connections_reap_stale_tests(now=check.deadline) == 1
+    strategy.refresh_from_db()
+    assert strategy.status == "paused" and strategy.pause_reason == "connection_failed"
+    assert len(mail.outbox) == 1 and "MEXC Spot Main" in mail.outbox[0].subject
+    assert "on our side" in mail.outbox[0].body  # says it was interrupted, not the key
+
+
+def test_a_reaped_test_the_person_started_is_not_emailed(
+    conn, alice, enqueued, django_capture_on_commit_callbacks
+):
+    check = request(conn, requested_by=alice)
+    check.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.connections_reap_stale_tests(now=check.deadline) == 1
+    assert mail.outbox == []
+    conn.refresh_from_db()
+    assert conn.status == "failed"
+
+
+def test_a_redelivered_task_of_a_reaped_check_does_nothing(
+    conn, fake_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Redis redelivers an unacked message after its visibility timeout (acks_late): by then
+    the reaper has failed the check, and the late task must neither run nor write."""
+    from connections import throttle
+
+    client = fake_client(online)
+    check = _scheduled(conn)
+    services.connection_start_check(check_id=check.pk)  # the worker that then died
+    check.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.connections_reap_stale_tests(now=check.deadline)
+    sent = len(mail.outbox)
+    monkeypatch.setattr(throttle, "acquire", lambda *a, **k: pytest.fail("took a slot"))
+    assert tasks.connection_check.apply(args=[check.pk]).result == "stale"
+    assert client.calls == []
+    conn.refresh_from_db()
+    check.refresh_from_db()
+    assert conn.status == "failed" and conn.problem_message == "interrupted"
+    assert check.state == "finished" and check.attempts == 1 and len(mail.outbox) == sent
+
+
+def test_a_task_delivered_after_its_deadline_is_failed_not_run(
+    conn, fake_client, django_capture_on_commit_callbacks
+):
+    """The reaper has not run yet (beat down, or it is between runs): the late task itself
+    fails the test as interrupted instead of running it long after anyone waited for it."""
+    client = fake_client(online)
+    check = _scheduled(conn)
+    ConnectionCheck.objects.filter(pk=check.pk).update(
+        deadline=timezone.now() - timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.connection_check.apply(args=[check.pk]).result == "stale"
+    assert client.calls == []
+    conn.refresh_from_db()
+    assert conn.status == "failed" and conn.problem_message == "interrupted"
+    assert len(mail.outbox) == 1  # a re-check: its owner is not watching
+
+
+# --- Retry-After beyond the test's window (issue 14) --------------------------------------------
+
+
+def test_a_retry_after_beyond_the_tests_window_fails_now_as_exchange_unavailable(
+    conn, fake_client, monkeypatch
+):
+    fake_client(TemporaryExchangeError(Category.EXCHANGE_UNAVAILABLE, "HTTP 429", retry_after=3600))
+    monkeypatch.setattr(tasks.connection_check, "retry", lambda **k: pytest.fail("waited"))
+    assert tasks.connection_check.apply(args=[request(conn).pk]).result == "failed"
+    conn.refresh_from_db()
+    assert conn.status == "failed" and conn.problem_category == "exchange_unavailable"
+    assert "3600 s" in conn.problem_message
+
+
+def test_a_retry_after_within_the_window_is_honoured_and_shown(
+    conn, fake_client, monkeypatch, alice_client
+):
+    fake_client(TemporaryExchangeError(Category.EXCHANGE_UNAVAILABLE, "HTTP 429", retry_after=60))
+    retried = []
+
+    def fake_retry(countdown=None, **kwargs):
+        retried.append(countdown)
+        raise RuntimeError("retry scheduled")
+
+    monkeypatch.setattr(tasks.connection_check, "retry", fake_retry)
+    check = request(conn)
+    with pytest.raises(RuntimeError):
+        tasks.connection_check.apply(args=[check.pk], throw=True)
+    assert retried == [60]
+    check.refresh_from_db()
+    assert check.retry_category == "exchange_unavailable" and check.current_attempt == 2
+    assert check.deadline >= check.next_attempt_at + timedelta(seconds=60)
+    status = alice_client.get(reverse("connections:status", args=[conn.pk]), HTTP_HX_REQUEST="true")
+    html = status.content.decode()
+    assert status.status_code == 200 and "Retrying (2 of 4)" in html
+    assert "The exchange did not answer properly" in html
+
+
+# --- Who is emailed (issue 19 #5) -------------------------------------------------------------
+
+
+def test_a_failure_of_a_test_the_person_started_is_not_emailed(
+    conn, alice, fake_client, django_capture_on_commit_callbacks
+):
+    strategy = stored_strategy(alice, conn, name="S1", status="enabled")
+    fake_client(failed("invalid_key"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.connection_run_check(check_id=request(conn, requested_by=alice).pk)
+    assert mail.outbox == []  # they watch the result on the page
+    strategy.refresh_from_db()
+    assert strategy.status == "paused"  # but it pauses strategies as every failure does
+
+
+@pytest.mark.parametrize("trigger", ["schedule", "support", "command"])
+def test_a_failure_nobody_watches_is_emailed(
+    conn, fake_client, django_capture_on_commit_callbacks, trigger
+):
+    fake_client(failed("invalid_key"))
+    check = services.connection_request_check(connection=conn, trigger=trigger, enqueue=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.connection_run_check(check_id=check.pk)
+    assert len(mail.outbox) == 1
+
+
+# --- Our server could not reach the exchange (issue 19 #5) -------------------------------------
+
+
+class _Retry(Exception):
+    pass
+
+
+def _run_through_every_retry(check, monkeypatch, settings):
+    def retry(countdown=None, **kwargs):
+        raise _Retry
+
+    monkeypatch.setattr(tasks.connection_check, "retry", retry)
+    for attempt in range(settings.CONNECTION_TEST_RETRIES + 1):
+        try:
+            tasks.connection_check.apply(args=[check.pk], retries=attempt, throw=True)
+        except _Retry:
+            continue
+        return
+
+
+@pytest.mark.parametrize("make_error", ["dns_failure", "connection_refused", "tls_failure"])
+def test_no_route_to_the_exchange_is_blamed_on_our_network_not_the_exchange(
+    conn,
+    alice,
+    alice_client,
+    no_internet,
+    monkeypatch,
+    settings,
+    caplog,
+    django_capture_on_commit_callbacks,
+    make_error,
+):
+    import requests
+    import responses
+
+    from tests.exchanges import conftest as exchange_faults
+
+    error = (
+        requests.exceptions.SSLError("certificate verify failed")
+        if make_error == "tls_failure"
+        else getattr(exchange_faults, make_error)()
+    )
+    no_internet.add(responses.GET, "https://api.mexc.com/api/v3/time", body=error)
+    settings.EXCHANGE_URLS = {}
+    check = request(conn, requested_by=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        _run_through_every_retry(check, monkeypatch, settings)
+    conn.refresh_from_db()
+    check.refresh_from_db()
+    assert conn.status == "failed" and conn.problem_category == "exchange_unreachable"
+    assert check.attempts == settings.CONNECTION_TEST_RETRIES + 1
+    html = alice_client.get(reverse("connections:detail", args=[conn.pk])).content.decode()
+    assert "Exchange not reachable from our server" in html
+    assert "Nothing is known to be wrong with your key" in html
+    assert "Our server could not connect to the exchange" in html
+    assert "The exchange did not answer properly" not in html
+    assert "Exchange unavailable" not in html
+    # The person started it and watches the page: no email. The operator gets the log line.
+    assert mail.outbox == []
+    operator = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("could not reach the exchange" in m and "DNS" in m for m in operator)
+
+
+def test_retries_of_an_unreachable_exchange_are_shown_as_such(
+    conn, fake_client, monkeypatch, alice_client
+):
+    fake_client(TemporaryExchangeError(Category.EXCHANGE_UNREACHABLE, "could not reach"))
+    monkeypatch.setattr(
+        tasks.connection_check,
+        "retry",
+        lambda **kwargs: (_ for _ in ()).throw(RuntimeError("retry scheduled")),
+    )
+    with pytest.raises(RuntimeError):
+        tasks.connection_check.apply(args=[request(conn).pk], throw=True)
+    html = alice_client.get(reverse("connections:detail", args=[conn.pk])).content.decode()
+    assert "Retrying (2 of 4)" in html
+    assert "Our server could not connect to the exchange" in html

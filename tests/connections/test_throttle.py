@@ -202,3 +202,24 @@ def test_scheduler_budget_follows_the_ip_limits_not_the_per_account_ones(alice, 
         Connection.objects.filter(pk=conn.pk).update(status="online", last_tested_at=old)
     assert registry.get("kucoin").tests_per_second() * 10 < 60
     assert services.connections_schedule_rechecks() == 60
+
+
+def test_a_recheck_due_at_once_keeps_its_countdown_of_zero(
+    alice, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """Issue 19 #22: a countdown of exactly 0.0 is a countdown, not "no countdown"."""
+    settings.CONNECTION_RECHECK_SCHEDULE_PERIOD = 10
+    # No jitter: the first slot starts at 0, so its countdown is max(0.0, 0 - elapsed) = 0.0.
+    monkeypatch.setattr(services.random, "uniform", lambda low, high: low)
+    sent = []
+    monkeypatch.setattr(
+        tasks.connection_check, "apply_async", lambda args=None, **kw: sent.append(kw)
+    )
+    old = timezone.now() - timedelta(hours=2)
+    for _ in range(3):
+        conn = make_connection(alice, exchange="kucoin")
+        Connection.objects.filter(pk=conn.pk).update(status="online", last_tested_at=old)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.connections_schedule_rechecks() == 3
+    assert sent[0].get("countdown") == 0.0
+    assert all(kw.get("countdown") is not None for kw in sent)

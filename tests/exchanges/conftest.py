@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from connections.exchanges.base import Credentials
 
@@ -44,6 +45,43 @@ class FakeClock:
             value = self.now
             self.now += self.step
             return value
+
+
+# Our server could not reach the exchange (issue 19 #5).
+# What requests raises for each, as urllib3 2 builds it: the cause sits in MaxRetryError.reason
+# and, below it, in the exception chain (`raise NewConnectionError(...) from OSError`).
+
+
+def _no_connection(error: Exception) -> requests.exceptions.ConnectionError:
+    from urllib3.exceptions import MaxRetryError
+
+    return requests.exceptions.ConnectionError(MaxRetryError(None, "/api/v3/time", error))
+
+
+def dns_failure() -> Exception:
+    import socket
+
+    from urllib3.exceptions import NameResolutionError
+
+    try:
+        raise socket.gaierror(-2, "Name or service not known")
+    except socket.gaierror as cause:
+        try:
+            raise NameResolutionError("api.mexc.com", None, cause) from cause
+        except NameResolutionError as error:
+            return _no_connection(error)
+
+
+def connection_refused() -> Exception:
+    from urllib3.exceptions import NewConnectionError
+
+    try:
+        raise ConnectionRefusedError(111, "Connection refused")
+    except ConnectionRefusedError as cause:
+        try:
+            raise NewConnectionError(None, "Failed to establish a new connection") from cause
+        except NewConnectionError as error:
+            return _no_connection(error)
 
 
 @pytest.fixture

@@ -61,7 +61,10 @@ def test_credentials_refuse_to_be_pickled():
 
 
 def test_category_temporariness():
-    assert [c for c in Category if c.is_temporary] == [Category.EXCHANGE_UNAVAILABLE]
+    assert [c for c in Category if c.is_temporary] == [
+        Category.EXCHANGE_UNAVAILABLE,
+        Category.EXCHANGE_UNREACHABLE,
+    ]
 
 
 def test_check_names_are_in_report_order():

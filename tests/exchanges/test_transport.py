@@ -16,7 +16,7 @@ from connections.exchanges.http import extract_ip, parse_retry_after
 from connections.exchanges.kucoin import KucoinClient
 from connections.exchanges.mexc import MexcClient
 
-from .conftest import NOW, NOW_MS, FakeClock, load
+from .conftest import NOW, NOW_MS, FakeClock, connection_refused, dns_failure, load
 
 TIME_URL = "https://api.mexc.com/api/v3/time"
 
@@ -67,7 +67,7 @@ def test_read_timeout_is_temporary(rsps, mexc_credentials):
         run_mexc(mexc_credentials)
 
 
-def test_connection_refused_is_temporary(rsps, mexc_credentials):
+def test_connectionconnection_refused_is_temporary(rsps, mexc_credentials):
     rsps.add(
         responses.GET, TIME_URL, body=requests.exceptions.ConnectionError("Connection refused")
     )
@@ -275,3 +275,77 @@ def test_quota_reset_header_counts_only_for_rate_limits():
     headers = {"gw-ratelimit-reset": "2500"}
     assert parse_retry_after(headers) is None
     assert parse_retry_after(headers, rate_limited=True) == 2.5
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e309", "-5", "-0.5"])
+def test_retry_after_rejects_non_finite_and_negative_values(value):
+    """Issue 14: `nan` slipped through max() as 0 and `inf` became an endless wait."""
+    assert parse_retry_after({"Retry-After": value}) is None
+    assert parse_retry_after({"gw-ratelimit-reset": value}, rate_limited=True) is None
+
+
+def test_retry_after_in_the_past_means_now():
+    when = datetime.fromtimestamp(NOW, UTC) - timedelta(seconds=90)
+    assert parse_retry_after({"Retry-After": format_datetime(when, usegmt=True)}, now=NOW) == 0
+
+
+# --- Our server could not reach the exchange (issue 19 #5) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make_error", "cause"),
+    [
+        (dns_failure, "name lookup failed"),
+        (connection_refused, "connection refused"),
+        (lambda: requests.exceptions.SSLError("certificate verify failed"), "TLS failed"),
+        (lambda: requests.exceptions.ProxyError("proxy refused"), "proxy failed"),
+        (lambda: requests.exceptions.ConnectTimeout("connect timed out"), "connect timed out"),
+    ],
+)
+def test_no_route_to_the_exchange_is_our_network_not_the_exchange(
+    rsps, mexc_credentials, make_error, cause
+):
+    rsps.add(responses.GET, TIME_URL, body=make_error())
+
+    with pytest.raises(TemporaryExchangeError) as excinfo:
+        run_mexc(mexc_credentials)
+
+    error = excinfo.value
+    assert error.category == Category.EXCHANGE_UNREACHABLE and error.temporary
+    assert cause in error.message and "api.mexc.com/api/v3/time" in error.message
+
+
+def test_unreachable_in_the_signed_round_is_our_network_too(rsps, mexc_credentials):
+    rsps.add(responses.GET, TIME_URL, json=mexc_time())
+    rsps.add(responses.GET, "https://api.mexc.com/api/v3/account", body=connection_refused())
+    rsps.add(responses.POST, "https://api.mexc.com/api/v3/order/test", json={})
+
+    with pytest.raises(TemporaryExchangeError) as excinfo:
+        run_mexc(mexc_credentials)
+
+    assert excinfo.value.category == Category.EXCHANGE_UNREACHABLE
+    assert mexc_credentials.api_secret not in excinfo.value.message
+
+
+def test_a_connection_dropped_by_the_exchange_is_the_exchange(rsps, mexc_credentials):
+    """Reached, then reset mid-answer: the exchange answered badly, not our network."""
+    from urllib3.exceptions import ProtocolError
+
+    dropped = requests.exceptions.ConnectionError(
+        ProtocolError("Connection aborted.", ConnectionResetError(104, "reset by peer"))
+    )
+    rsps.add(responses.GET, TIME_URL, body=dropped)
+
+    with pytest.raises(TemporaryExchangeError) as excinfo:
+        run_mexc(mexc_credentials)
+
+    assert excinfo.value.category == Category.EXCHANGE_UNAVAILABLE
+
+
+def test_kucoindns_failure_is_our_network(rsps, kucoin_credentials):
+    rsps.add(responses.GET, "https://api.kucoin.com/api/v1/timestamp", body=dns_failure())
+
+    with pytest.raises(TemporaryExchangeError) as excinfo:
+        KucoinClient(clock=FakeClock()).run_checks(kucoin_credentials, Market.SPOT)
+
+    assert excinfo.value.category == Category.EXCHANGE_UNREACHABLE

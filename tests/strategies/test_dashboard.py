@@ -98,3 +98,67 @@ def test_cached_dashboard_follows_every_change_and_language(alice, alice_client)
     assert strategy.name not in alice_client.get(reverse("home")).content.decode()
     alice_client.post(reverse("set_language"), {"language": "de", "next": "/"})
     assert "Neue Strategie" in alice_client.get(reverse("home")).content.decode()
+
+
+def test_cached_dashboard_follows_a_write_committed_after_a_newer_one(alice, alice_client):
+    """Issue 14: the version must change even when the last commit carries an older timestamp.
+
+    Two transactions take `updated_at` when they write and commit in the other order: the one
+    committed last is not the newest row, so MAX(updated_at) did not move and the cached cards
+    kept the old name.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    first = online_connection(alice, name="Alpha")
+    second = online_connection(alice, name="Beta")
+    now = timezone.now()
+    Connection.objects.filter(pk=second.pk).update(
+        name="Beta 2", updated_at=now + timedelta(seconds=2)
+    )
+    assert "Beta 2" in alice_client.get(reverse("home")).content.decode()  # cached now
+    Connection.objects.filter(pk=first.pk).update(
+        name="Alpha 2", updated_at=now + timedelta(seconds=1)
+    )
+    html = alice_client.get(reverse("home")).content.decode()
+    assert "Alpha 2" in html and "Beta 2" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cached_dashboard_follows_concurrent_writes_committed_out_of_order(alice, alice_client):
+    """The same with two real transactions on PostgreSQL: the older write commits last."""
+    import threading
+
+    from django.db import connection as thread_db
+    from django.db import transaction
+
+    from tests.integration.conftest import require_services
+
+    require_services()
+    first = online_connection(alice, name="Alpha")
+    second = online_connection(alice, name="Beta")
+    written, release = threading.Event(), threading.Event()
+
+    def slow_rename() -> None:
+        try:
+            with transaction.atomic():
+                row = Connection.objects.get(pk=first.pk)
+                row.name = "Alpha 2"
+                row.save(update_fields=["name", "updated_at"])  # takes its timestamp now
+                written.set()
+                release.wait(10)
+        finally:
+            thread_db.close()
+
+    thread = threading.Thread(target=slow_rename)
+    thread.start()
+    assert written.wait(10)
+    row = Connection.objects.get(pk=second.pk)
+    row.name = "Beta 2"
+    row.save(update_fields=["name", "updated_at"])  # newer timestamp, committed first
+    assert "Beta 2" in alice_client.get(reverse("home")).content.decode()  # cached now
+    release.set()
+    thread.join(10)
+    html = alice_client.get(reverse("home")).content.decode()
+    assert "Alpha 2" in html and "Beta 2" in html

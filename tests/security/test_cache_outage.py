@@ -105,7 +105,9 @@ def test_test_button_still_starts_a_test(
 ):
     # Its cooldown is read from the database, not the cache.
     started: list[int] = []
-    monkeypatch.setattr(services, "_enqueue_check", started.append)
+    monkeypatch.setattr(
+        services, "_enqueue_check", lambda check_id, **options: started.append(check_id)
+    )
     connection = make_connection(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(reverse("connections:test", args=[connection.pk]))

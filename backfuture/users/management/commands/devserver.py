@@ -62,7 +62,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"BackFuture is running at http://{addr}/"))
         if demo_password:
             self.stdout.write(f"Demo login: {DEMO_EMAIL} / {demo_password}")
-            self.stdout.write("(or sign up with any email; emails are printed here)")
+            self.stdout.write(
+                "(or sign up with any email; emails, with the confirmation link, are printed here)"
+            )
         self.stdout.write("Press Ctrl-C to stop.")
         try:
             while all(p.poll() is None for p in processes):

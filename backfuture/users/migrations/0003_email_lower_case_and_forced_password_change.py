@@ -24,8 +24,8 @@ def lower_emails(apps, schema_editor):
             "These addresses belong to more than one account when case is ignored; merge or "
             "rename them, then migrate again: " + ", ".join(sorted(clashes))
         )
-    for user in User.objects.exclude(email=Lower("email")).only("pk", "email"):
-        User.objects.filter(pk=user.pk).update(email=user.email.lower())
+    # The database's own LOWER, the very function the constraint below checks against.
+    User.objects.exclude(email=Lower("email")).update(email=Lower("email"))
 
 
 class Migration(migrations.Migration):

@@ -5,6 +5,7 @@ import logging
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 
 from backfuture.cache import CacheUnavailable
 
@@ -98,4 +99,21 @@ class CacheUnavailableMiddleware:
         logger.error("cache unavailable: %s %s answered 503", request.method, request.path)
         response = render(request, "503.html", status=503)
         response["Retry-After"] = "60"
+        return response
+
+
+class NoStoreForUsersMiddleware:
+    """Nothing shown to a logged-in user is kept by the browser or any cache on the way
+    (`Cache-Control: no-store, private`, issue 14): after logging out on a shared computer,
+    Back must not bring the pages back. Static files are served by whitenoise before this
+    middleware and keep their long cache lifetimes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
         return response

@@ -126,8 +126,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication: a logged-in user's pages are never stored (static files, served
+    # by whitenoise above, never get here).
+    "backfuture.middleware.NoStoreForUsersMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "backfuture.middleware.CacheUnavailableMiddleware",
+    # Support staff change their one-time password, then staff set up TOTP before the admin.
+    "backfuture.users.middleware.PasswordChangeRequiredMiddleware",
+    "backfuture.users.middleware.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "backfuture.urls"
@@ -185,7 +191,15 @@ AUTHENTICATION_BACKENDS = [
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+# Mandatory verification is what lets sign-up answer the same for a new and a taken address:
+# both get "check your inbox", and the mail says either "confirm" or "you already have an
+# account" (issue 14, finding 9). Not configurable: "optional" would reopen the leak.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_PREVENT_ENUMERATION = True
+# Confirming the address in the browser that signed up (or logged in) finishes that login;
+# allauth does this only while that pending login is in the session, so a leaked link alone
+# logs nobody in.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_UNIQUE_EMAIL = True
@@ -206,6 +220,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "BackFuture"
 # TOTP secrets and recovery-code seeds are encrypted with FIELD_ENCRYPTION_KEYS.
 MFA_ADAPTER = "backfuture.users.mfa.MFAAdapter"
+# Staff may not switch TOTP off while they are staff (the admin requires it).
+MFA_FORMS = {"deactivate_totp": "backfuture.users.forms.DeactivateTOTPForm"}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"

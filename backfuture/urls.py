@@ -14,5 +14,7 @@ urlpatterns = [
     path("connections/", include("connections.urls")),
     path("strategies/", include("strategies.urls")),
     path("accounts/", include("allauth.urls")),
+    # Before the admin's own URLs: its password-only login is replaced by allauth's.
+    path("admin/login/", user_views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import os
+import types
 
 import pytest
 import responses
 
 PASSWORD = "correct horse battery staple 42"
+# TOTP codes are computed for this instant (see `totp_clock`), so a test never depends on the
+# 30-second window it happens to run in.
+TOTP_NOW = 1_800_000_000.0
 
 
 @pytest.fixture(autouse=True)
@@ -23,14 +27,18 @@ def no_internet():
 
 @pytest.fixture
 def alice(django_user_model):
-    """The owner in ownership tests."""
-    return django_user_model.objects.create_user(email="alice@example.com", password=PASSWORD)
+    """The owner in ownership tests (a signed-up account with a confirmed address)."""
+    user = django_user_model.objects.create_user(email="alice@example.com", password=PASSWORD)
+    verify_email(user)
+    return user
 
 
 @pytest.fixture
 def bob(django_user_model):
     """A stranger who must never see alice's objects."""
-    return django_user_model.objects.create_user(email="bob@example.com", password=PASSWORD)
+    user = django_user_model.objects.create_user(email="bob@example.com", password=PASSWORD)
+    verify_email(user)
+    return user
 
 
 @pytest.fixture
@@ -86,3 +94,37 @@ def queued_mail(monkeypatch):
 
     monkeypatch.setattr(deliver_mail, "apply_async", run_now)
     return sent
+
+
+@pytest.fixture
+def totp_clock(monkeypatch):
+    """Freeze allauth's TOTP clock at TOTP_NOW; `totp_code(secret)` is then valid."""
+    from allauth.mfa.totp.internal import auth
+
+    monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=lambda: TOTP_NOW))
+    return TOTP_NOW
+
+
+def totp_code(secret: str, *, step: int = 0) -> str:
+    """The code an authenticator app shows at TOTP_NOW (+ `step` periods of 30 s)."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(TOTP_NOW) // 30 + step))
+
+
+def enable_totp(user) -> str:
+    """Give `user` an authenticator app, as after setting it up; returns its secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def verify_email(user) -> None:
+    """Mark the account's address verified, as after clicking the confirmation link."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )

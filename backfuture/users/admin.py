@@ -30,7 +30,18 @@ class UserAdmin(ShownLookupsOnlyMixin, BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Preferences"), {"fields": ("language",)}),
-        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        (
+            _("Permissions"),
+            {
+                "fields": (
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "must_change_password",
+                )
+            },
+        ),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -56,3 +60,25 @@ def account(request: HttpRequest) -> HttpResponse:
         "users/account.html",
         {"has_totp": has_totp, "languages": settings.LANGUAGES, "next": reverse("account")},
     )
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """Stands in for the admin's own login view, which took a password alone (issue 14).
+
+    Everyone logs in through allauth (failed-login limit, email verification, TOTP); this only
+    sends them there and back. It never reads a submitted password, whatever the method, so a
+    logged-in staff member cannot switch accounts here either. StaffTwoFactorMiddleware then
+    makes sure staff have TOTP before any admin page opens.
+    """
+    next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("admin:index")
+    if not request.user.is_authenticated:
+        return HttpResponseRedirect(
+            f"{reverse('account_login')}?{REDIRECT_FIELD_NAME}={quote(next_url)}"
+        )
+    if not (request.user.is_active and request.user.is_staff):
+        raise PermissionDenied
+    return HttpResponseRedirect(next_url)

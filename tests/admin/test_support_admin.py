@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from connections import services
 from connections.models import AuditEvent, ConnectionCheck
+from tests.conftest import enable_totp
 from tests.connections.factories import MEXC_SECRET, make_connection
 from tests.strategies.factories import stored_strategy
 
@@ -27,6 +28,10 @@ def support(django_user_model):
 
 @pytest.fixture
 def support_client(client, support):
+    """A support member past their first login: own password chosen, TOTP set up."""
+    support.must_change_password = False
+    support.save(update_fields=["must_change_password"])
+    enable_totp(support)
     client.force_login(support)
     return client
 

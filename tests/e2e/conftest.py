@@ -80,12 +80,27 @@ def screenshot(page, name: str) -> None:
 
 
 def sign_up(page, base_url: str, email: str) -> None:
+    """Sign up and confirm the address in the same browser, as a new user does."""
     page.goto(f"{base_url}/accounts/signup/")
     page.fill("input[name=email]", email)
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
     page.click("main form [type=submit]")
+    expect(page).to_have_url(re.compile(r"/accounts/confirm-email/$"))
+    page.goto(base_url + confirmation_path(email))
+    page.click("main form [type=submit]")
     expect(page.locator("main h1")).to_have_text(re.compile("Dashboard|Übersicht|Tableau de bord"))
+
+
+def confirmation_path(email: str) -> str:
+    """The link of the confirmation mail. Built from allauth's signed key rather than read
+    from the mail, so it does not matter which process sends the mail
+    (tests/security/test_account_security.py reads the mail itself)."""
+    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+    from django.urls import reverse
+
+    address = EmailAddress.objects.get(email=email.lower())
+    return reverse("account_confirm_email", args=[EmailConfirmationHMAC(address).key])
 
 
 def add_connection(page, base_url: str, key, *, exchange: str, name: str, market: str = "spot"):

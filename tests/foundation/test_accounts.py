@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -12,8 +14,9 @@ pytestmark = pytest.mark.django_db
 def test_user_model_uses_email_as_login(django_user_model):
     user = django_user_model.objects.create_user(email="Carol@Example.COM", password=PASSWORD)
     assert django_user_model.USERNAME_FIELD == "email"
-    assert user.email == "Carol@example.com"
-    assert str(user) == "Carol@example.com"
+    # The whole address in lower case, as allauth compares it (issue 14).
+    assert user.email == "carol@example.com"
+    assert str(user) == "carol@example.com"
     assert not hasattr(user, "username") or user.username is None
     assert user.check_password(PASSWORD)
 
@@ -23,13 +26,19 @@ def test_superuser_is_staff(django_user_model):
     assert admin.is_staff and admin.is_superuser
 
 
-def test_signup_creates_account_and_logs_in(client, django_user_model):
+def test_signup_creates_account_and_logs_in_once_the_email_is_confirmed(
+    client, django_user_model, mailoutbox
+):
     response = client.post(
         reverse("account_signup"),
         {"email": "dave@example.com", "password1": PASSWORD, "password2": PASSWORD},
     )
     assert response.status_code == 302
+    assert response["Location"] == reverse("account_email_verification_sent")
     user = django_user_model.objects.get(email="dave@example.com")
+    assert "_auth_user_id" not in client.session
+    link = re.search(r"/accounts/confirm-email/\S+/", mailoutbox[-1].body).group(0)
+    assert client.post(link)["Location"] == reverse("home")
     assert client.session["_auth_user_id"] == str(user.pk)
 
 

@@ -28,12 +28,16 @@ class Command(BaseCommand):
         password = None
         if user is None:
             password = secrets.token_urlsafe(12)
-            user = user_model.objects.create_user(email=email, password=password)
+            # It was printed on a terminal: the first login must replace it.
+            user = user_model.objects.create_user(
+                email=email, password=password, must_change_password=True
+            )
         user.is_staff = True
         user.save(update_fields=["is_staff"])
         user.groups.add(group)
         self.stdout.write(self.style.SUCCESS(f"{user.email} is support staff."))
         if password:
             self.stdout.write(
-                f"One-time password: {password}  (ask them to change it and enable 2FA)"
+                f"One-time password: {password}  (at first login they confirm their email, "
+                "choose a new password and set up two-factor authentication)"
             )

@@ -62,7 +62,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"BackFuture is running at http://{addr}/"))
         if demo_password:
             self.stdout.write(f"Demo login: {DEMO_EMAIL} / {demo_password}")
-            self.stdout.write("(or sign up with any email; emails are printed here)")
+            self.stdout.write(
+                "(or sign up with any email; emails, with the confirmation link, are printed here)"
+            )
         self.stdout.write("Press Ctrl-C to stop.")
         try:
             while all(p.poll() is None for p in processes):
@@ -83,10 +85,15 @@ class Command(BaseCommand):
         self.stdout.write("Stopped.")
 
     def _reset_demo_user(self) -> str:
+        from allauth.account.models import EmailAddress
         from django.contrib.auth import get_user_model
 
         password = secrets.token_urlsafe(9)
         user, _ = get_user_model().objects.get_or_create(email=DEMO_EMAIL)
         user.set_password(password)
         user.save()
+        # Sign-up needs a confirmed address (mandatory verification); the demo login is one.
+        EmailAddress.objects.update_or_create(
+            user=user, email=DEMO_EMAIL, defaults={"verified": True, "primary": True}
+        )
         return password

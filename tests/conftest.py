@@ -97,6 +97,20 @@ def queued_mail(monkeypatch):
 
 
 @pytest.fixture
+def mail_at_once(monkeypatch):
+    """Queued mail leaves as soon as it is queued, as if each request's transaction had
+    committed (pytest-django's test transaction never commits, so on-commit mail never would).
+    Only `backfuture.mail` sees this; every other on-commit callback behaves as usual."""
+    import types
+
+    from backfuture import mail as mail_module
+
+    monkeypatch.setattr(
+        mail_module, "transaction", types.SimpleNamespace(on_commit=lambda fn, **kw: fn())
+    )
+
+
+@pytest.fixture
 def totp_clock(monkeypatch):
     """Freeze allauth's TOTP clock at TOTP_NOW; `totp_code(secret)` is then valid."""
     from allauth.mfa.totp.internal import auth

@@ -27,7 +27,7 @@ def test_superuser_is_staff(django_user_model):
 
 
 def test_signup_creates_account_and_logs_in_once_the_email_is_confirmed(
-    client, django_user_model, mailoutbox
+    client, django_user_model, mailoutbox, mail_at_once
 ):
     response = client.post(
         reverse("account_signup"),

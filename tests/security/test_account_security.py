@@ -18,7 +18,7 @@ from django.urls import reverse
 from tests.conftest import PASSWORD, enable_totp
 from tests.security.test_admin_login import activate_totp
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_at_once")]
 
 NEW_PASSWORD = "a fresh passphrase of my own 77"
 

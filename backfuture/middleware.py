@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.utils.cache import add_never_cache_headers
+
 # Everything the pages load comes from our own origin: htmx and our script are static files,
 # and no inline script or style is used (htmx's indicator styles are switched off in base.html).
 # allauth's TOTP setup page shows its QR code as a data: image.
@@ -41,4 +43,15 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
+        # A signed-in user's pages are never stored: "Back" (after deleting a connection, or
+        # after logging out on a shared computer) asks the server again instead of showing a
+        # copy of a page that no longer exists or is no longer theirs. Static files carry their
+        # own Cache-Control and keep it.
+        if "Cache-Control" not in response.headers and _signed_in(request):
+            add_never_cache_headers(response)
         return response
+
+
+def _signed_in(request) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)

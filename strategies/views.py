@@ -87,7 +87,7 @@ def strategy_new(request: HttpRequest) -> HttpResponse:
                     _("Strategy saved as a draft. Enable it once every condition below is met."),
                 )
                 return redirect("strategies:detail", pk=strategy.pk)
-        return _render_form(request, form, status=400)
+        return _render_form(request, form, status=422)
     connection = selectors.connection_for_new_strategy(
         user=request.user, pk=request.GET.get("connection")
     )
@@ -123,7 +123,7 @@ def strategy_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 else:
                     messages.success(request, _("Settings saved."))
                 return redirect("strategies:detail", pk=strategy.pk)
-        return _render_form(request, form, strategy=strategy, status=400)
+        return _render_form(request, form, strategy=strategy, status=422)
     form = StrategyForm(
         initial=StrategyForm.initial_from(strategy), user=request.user, strategy=strategy
     )

@@ -73,7 +73,7 @@ def test_body_carries_the_generic_error_texts_and_an_error_region(alice_client):
     html = alice_client.get(reverse("home")).content.decode()
     assert 'data-error-generic="Something went wrong and nothing was changed.' in html
     assert 'data-error-network="The server could not be reached.' in html
-    assert '<div id="htmx-error" class="messages" role="alert" hidden></div>' in html
+    assert '<div id="htmx-error" class="error-region" role="alert" hidden></div>' in html
 
 
 # --- Point 1: invalid submissions ---------------------------------------------------------------

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "backfuture.middleware.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "backfuture.urls"

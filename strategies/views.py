@@ -53,6 +53,8 @@ def _form_context(
 
 
 def _render_form(request, form, *, strategy=None, status: int = 200, show_errors=True):
+    # An invalid form is re-rendered with status 422, which base.html's htmx-config swaps in
+    # place (htmx 2 swaps no other 4xx).
     context = _form_context(request, form, strategy=strategy, show_errors=show_errors)
     template = "strategies/form.html"
     # Without any connection the page shows its call to action instead of the form.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.urls import reverse
@@ -74,6 +75,20 @@ def test_body_carries_the_generic_error_texts_and_an_error_region(alice_client):
     assert 'data-error-generic="Something went wrong and nothing was changed.' in html
     assert 'data-error-network="The server could not be reached.' in html
     assert '<div id="htmx-error" class="error-region" role="alert" hidden></div>' in html
+
+
+def test_htmx_request_after_the_session_ended_sends_the_browser_to_login(client, alice):
+    conn = make_connection(alice, name="Main")
+    detail = reverse("connections:detail", args=[conn.pk])
+    response = client.post(
+        reverse("connections:test", args=[conn.pk]),
+        HTTP_HX_CURRENT_URL=f"http://testserver{detail}",
+        **HTMX,
+    )
+    assert response["HX-Redirect"] == f"{reverse('account_login')}?next={quote(detail)}"
+    # Without htmx the ordinary redirect stays.
+    response = client.post(reverse("connections:test", args=[conn.pk]))
+    assert response.status_code == 302 and "HX-Redirect" not in response
 
 
 # --- Point 1: invalid submissions ---------------------------------------------------------------

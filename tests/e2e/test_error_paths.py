@@ -217,5 +217,27 @@ def test_second_tab_and_error_answers_are_visible(app, page, simulator):
     second.context.set_offline(True)
     second.click("form.test-form button[type=submit]")
     expect(region).to_contain_text("The server could not be reached.")
+    # The text is the one the server translated into <body data-error-network>.
+    expect(region).to_have_text(second.locator("body").get_attribute("data-error-network"))
     screenshot(second, "19-htmx-network-error")
     second.context.set_offline(False)
+
+    # Without JavaScript the same form posts normally: the whole page comes back with the
+    # summary, the error beside the field and the focus on it (autofocus), and says that the
+    # passphrase was cleared too.
+    context = page.context.browser.new_context(java_script_enabled=False)
+    try:
+        plain = context.new_page()
+        sign_up(plain, app.url, "nojs@example.com")
+        plain.goto(f"{app.url}/connections/new/?exchange=kucoin")
+        plain.fill("#id_api_key", "not a key")
+        plain.fill("#id_api_secret", key.secret)
+        plain.fill("#id_passphrase", key.passphrase)
+        plain.click("#connection-form button[type=submit]")
+        expect_form_error(plain, "#connection-form", "id_name", "This field is required.")
+        expect(plain.locator("#id_api_key")).to_have_value("not a key")
+        expect(plain.locator("#id_passphrase")).to_have_value("")
+        expect(plain.locator(".error-summary .cleared")).to_contain_text("passphrase")
+        screenshot(plain, "19-add-connection-error-without-javascript")
+    finally:
+        context.close()

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -286,7 +286,7 @@ def connection_test(request: HttpRequest, pk: int) -> HttpResponse:
             _detail_context(request, connection),
             status=status,
         )
-    return _redirect(request, "connections:detail", pk=pk)
+    return redirect("connections:detail", pk=pk)
 
 
 @login_required

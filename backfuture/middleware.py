@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http.multipartparser import MultiPartParserError
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.utils.cache import add_never_cache_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from backfuture.cache import CacheUnavailable
 
@@ -116,4 +120,26 @@ class NoStoreForUsersMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)
+        return response
+
+
+class HtmxLoginRedirectMiddleware:
+    """An htmx request whose session has ended is redirected to the login page by
+    `login_required`; htmx would follow that redirect inside the XHR and swap the login page into
+    the element that asked (a page inside the page). Tell the browser to go there instead."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        htmx = getattr(request, "htmx", None)
+        if htmx and response.status_code in (301, 302, 303, 307, 308):
+            location = response.headers.get("Location", "")
+            if urlsplit(location).path == resolve_url(settings.LOGIN_URL):
+                # Back to the page the person was on after logging in, not to the URL the
+                # request went to (a POST-only action or a status partial).
+                if htmx.current_url_abs_path:
+                    location = redirect_to_login(htmx.current_url_abs_path).url
+                return HttpResponseClientRedirect(location)
         return response

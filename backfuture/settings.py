@@ -134,6 +134,7 @@ MIDDLEWARE = [
     # Support staff change their one-time password, then staff set up TOTP before the admin.
     "backfuture.users.middleware.PasswordChangeRequiredMiddleware",
     "backfuture.users.middleware.StaffTwoFactorMiddleware",
+    "backfuture.middleware.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "backfuture.urls"

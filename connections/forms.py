@@ -5,6 +5,7 @@ import unicodedata
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from backfuture.forms import ErrorFocusMixin
 from connections.exchanges import registry
 from connections.exchanges.base import CheckName
 from connections.models import Market
@@ -43,14 +44,14 @@ class SecretInput(forms.PasswordInput):
 
 
 class KeyInput(forms.TextInput):
-    """Visible while typing, but a submitted key is never rendered back (e.g. on a form error)."""
+    """The API key: visible while typing, and kept after a form error so only the secret has to
+    be entered again. The key alone grants nothing (every call is signed with the secret), and
+    pages show it masked; the answer that carries it is never stored (`never_cache` on the
+    views). See docs/security.md, "Form errors keep the API key"."""
 
     def __init__(self, attrs=None):
         base = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
         super().__init__(attrs={**base, **(attrs or {})})
-
-    def format_value(self, value):
-        return None
 
 
 class CredentialsMixin:
@@ -75,7 +76,9 @@ class CredentialsMixin:
                 label=_("API passphrase"),
                 max_length=128,
                 strip=False,
-                widget=SecretInput(),
+                # Never re-rendered by the server; with JavaScript the browser keeps what was
+                # typed across an htmx form error (static/js/app.js, `data-keep-typed`).
+                widget=SecretInput(attrs={"data-keep-typed": True}),
                 help_text=_("The passphrase you chose when you created the key on the exchange."),
             )
         if CheckName.WITHDRAWAL not in self.spec.verifies:
@@ -112,7 +115,7 @@ class CredentialsMixin:
         return cleaned_data
 
 
-class ConnectionCreateForm(CredentialsMixin, forms.Form):
+class ConnectionCreateForm(ErrorFocusMixin, CredentialsMixin, forms.Form):
     name = forms.CharField(
         label=_("Connection name"),
         max_length=80,
@@ -134,7 +137,7 @@ class ConnectionCreateForm(CredentialsMixin, forms.Form):
         return self.clean_credentials(super().clean())
 
 
-class ReplaceKeyForm(CredentialsMixin, forms.Form):
+class ReplaceKeyForm(ErrorFocusMixin, CredentialsMixin, forms.Form):
     def __init__(self, *args, spec: registry.ExchangeSpec, **kwargs):
         self.spec = spec
         super().__init__(*args, **kwargs)
@@ -144,7 +147,7 @@ class ReplaceKeyForm(CredentialsMixin, forms.Form):
         return self.clean_credentials(super().clean())
 
 
-class RenameForm(forms.Form):
+class RenameForm(ErrorFocusMixin, forms.Form):
     name = forms.CharField(label=_("Connection name"), max_length=80)
 
     def clean_name(self) -> str:

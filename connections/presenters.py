@@ -96,6 +96,15 @@ def problem(category: str):
     return problems.problem_for(category) if category else None
 
 
+def report_is_for_previous_key(connection) -> bool:
+    """The stored report was made with the key the user has since replaced: it says nothing
+    about the new key until a test of that key finishes."""
+    if not connection.last_report or connection.key_replaced_at is None:
+        return False
+    tested = connection.last_tested_at
+    return tested is None or tested <= connection.key_replaced_at
+
+
 def unbound_key_expiry(connection):
     """For MEXC keys without an IP link: the latest date the key can still work.
 

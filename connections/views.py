@@ -4,11 +4,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -18,6 +19,8 @@ from connections.exchanges import registry
 from connections.forms import ConnectionCreateForm, RenameForm, ReplaceKeyForm
 
 SECRET_FIELDS = ("api_key", "api_secret", "passphrase")
+# An invalid form answers 422 with the form re-rendered; base.html configures htmx to swap it.
+INVALID = 422
 
 
 def _available_specs() -> list[registry.ExchangeSpec]:
@@ -47,12 +50,16 @@ def _guide_context(spec: registry.ExchangeSpec | None) -> dict:
 
 
 def _redirect(request: HttpRequest, name: str, **kwargs) -> HttpResponse:
-    """A redirect that also works for htmx requests: htmx would otherwise follow a 302 inside
-    the XHR and swap the next page into the form."""
+    """Where a successful submission lands, once. htmx would follow a plain redirect inside the
+    XHR and swap the next page into the form's target (a page inside the page), so an htmx
+    request gets HX-Redirect and the browser loads the page itself; otherwise a 303 See Other,
+    so reloading the result never re-submits."""
     url = reverse(name, kwargs=kwargs)
     if request.htmx:
         return HttpResponseClientRedirect(url)
-    return redirect(url)
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
 
 
 def _apply_service_error(form, error: ValidationError) -> None:
@@ -71,6 +78,7 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@never_cache
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters(*SECRET_FIELDS)
 @sensitive_variables("data", "form")
@@ -120,7 +128,7 @@ def connection_new(request: HttpRequest) -> HttpResponse:
     template = "connections/new.html"
     if request.htmx and not request.htmx.boosted:
         template += "#connection-form"
-    status = 400 if request.method == "POST" else 200
+    status = INVALID if request.method == "POST" else 200
     return render(request, template, context, status=status)
 
 
@@ -145,6 +153,7 @@ def _detail_context(request: HttpRequest, connection) -> dict:
         "events": selectors.audit_events_for(user=request.user, connection_id=connection.pk),
         "strategies": connection.strategies.all(),
         "rename_form": RenameForm(initial={"name": connection.name}),
+        "report_is_previous_key": presenters.report_is_for_previous_key(connection),
     }
 
 
@@ -175,15 +184,14 @@ def connection_rename(request: HttpRequest, pk: int) -> HttpResponse:
         template = "connections/detail.html"
         if request.htmx:
             template += "#rename-form"
-        return render(request, template, context, status=400)
-    if request.htmx:
-        context = _detail_context(request, connection)
-        return render(request, "connections/detail.html#rename-form", context)
+        return render(request, template, context, status=INVALID)
     messages.success(request, _("Connection renamed."))
-    return redirect("connections:detail", pk=connection.pk)
+    # The name is in the heading, the title, the dashboard and the lists: reload the page.
+    return _redirect(request, "connections:detail", pk=connection.pk)
 
 
 @login_required
+@never_cache
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters(*SECRET_FIELDS)
 @sensitive_variables("data", "form")
@@ -215,7 +223,7 @@ def connection_replace_key(request: HttpRequest, pk: int) -> HttpResponse:
                     "a new test passes."
                 ),
             )
-            return redirect("connections:detail", pk=connection.pk)
+            return _redirect(request, "connections:detail", pk=connection.pk)
     context = {
         "connection": connection,
         "form": form,
@@ -226,7 +234,7 @@ def connection_replace_key(request: HttpRequest, pk: int) -> HttpResponse:
     template = "connections/replace_key.html"
     if request.htmx and not request.htmx.boosted:
         template += "#replace-form"
-    return render(request, template, context, status=400 if request.method == "POST" else 200)
+    return render(request, template, context, status=INVALID if request.method == "POST" else 200)
 
 
 @login_required

@@ -53,6 +53,8 @@ def _form_context(
 
 
 def _render_form(request, form, *, strategy=None, status: int = 200, show_errors=True):
+    # An invalid form is re-rendered with status 422, which base.html's htmx-config swaps in
+    # place (htmx 2 swaps no other 4xx).
     context = _form_context(request, form, strategy=strategy, show_errors=show_errors)
     template = "strategies/form.html"
     # Without any connection the page shows its call to action instead of the form.
@@ -87,7 +89,7 @@ def strategy_new(request: HttpRequest) -> HttpResponse:
                     _("Strategy saved as a draft. Enable it once every condition below is met."),
                 )
                 return redirect("strategies:detail", pk=strategy.pk)
-        return _render_form(request, form, status=400)
+        return _render_form(request, form, status=422)
     connection = selectors.connection_for_new_strategy(
         user=request.user, pk=request.GET.get("connection")
     )
@@ -123,7 +125,7 @@ def strategy_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 else:
                     messages.success(request, _("Settings saved."))
                 return redirect("strategies:detail", pk=strategy.pk)
-        return _render_form(request, form, strategy=strategy, status=400)
+        return _render_form(request, form, strategy=strategy, status=422)
     form = StrategyForm(
         initial=StrategyForm.initial_from(strategy), user=request.user, strategy=strategy
     )

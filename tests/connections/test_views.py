@@ -124,7 +124,7 @@ def test_add_connection_happy_path(alice_client, alice):
     data = mexc_form(api_key="  " + mexc_key() + "\n", api_secret=MEXC_SECRET + " ")
     response = alice_client.post(reverse("connections:new"), data)
     conn = Connection.objects.get(owner=alice)
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response["Location"] == reverse("connections:detail", args=[conn.pk])
     assert conn.status == "untested"
     assert conn.api_secret.reveal() == MEXC_SECRET  # whitespace from the paste stripped
@@ -135,21 +135,21 @@ def test_add_connection_happy_path(alice_client, alice):
 
 def test_name_is_trimmed_and_unique_per_user_case_insensitively(alice_client, alice, conn):
     response = alice_client.post(reverse("connections:new"), mexc_form(name="  mexc spot MAIN "))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "already have a connection with this name" in response.content.decode()
     assert Connection.objects.filter(owner=alice).count() == 1
 
 
 def test_same_name_is_fine_for_another_user(bob_client, bob, conn):
     response = bob_client.post(reverse("connections:new"), mexc_form(name="MEXC Spot Main"))
-    assert response.status_code == 302
+    assert response.status_code == 303
 
 
 def test_own_duplicate_key_is_refused_naming_the_connection(alice_client, alice):
     key = mexc_key()
-    assert alice_client.post(reverse("connections:new"), mexc_form(api_key=key)).status_code == 302
+    assert alice_client.post(reverse("connections:new"), mexc_form(api_key=key)).status_code == 303
     response = alice_client.post(reverse("connections:new"), mexc_form(api_key=key, name="Two"))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "already used by your connection “MEXC Spot Main”" in response.content.decode()
     assert Connection.objects.filter(owner=alice).count() == 1
 
@@ -157,7 +157,7 @@ def test_own_duplicate_key_is_refused_naming_the_connection(alice_client, alice)
 def test_another_users_key_is_accepted_without_saying_so(alice_client, bob_client, bob):
     # Issue 14, point 10: refusing would confirm the key is registered; the test decides.
     key = mexc_key()
-    assert alice_client.post(reverse("connections:new"), mexc_form(api_key=key)).status_code == 302
+    assert alice_client.post(reverse("connections:new"), mexc_form(api_key=key)).status_code == 303
     response = bob_client.post(
         reverse("connections:new"), mexc_form(api_key=key, name="Mine"), follow=True
     )
@@ -183,7 +183,7 @@ def test_another_users_key_is_accepted_without_saying_so(alice_client, bob_clien
 )
 def test_malformed_input_gives_form_errors_not_500(alice_client, alice, field, value, message):
     response = alice_client.post(reverse("connections:new"), mexc_form(**{field: value}))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.content.decode()
     assert not Connection.objects.filter(owner=alice).exists()
 
@@ -198,7 +198,7 @@ def test_kucoin_passphrase_required(alice_client):
         "passphrase": "",
     }
     response = alice_client.post(reverse("connections:new"), data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "This field is required" in response.content.decode()
 
 
@@ -207,7 +207,7 @@ def test_form_errors_never_echo_the_secret(alice_client):
     response = alice_client.post(
         reverse("connections:new"), mexc_form(api_key="bad", api_secret=secret)
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert secret not in response.content.decode()
 
 
@@ -227,22 +227,30 @@ def test_detail_htmx_returns_the_body_partial(alice_client, conn):
 def test_rename(alice_client, conn):
     url = reverse("connections:rename", args=[conn.pk])
     response = alice_client.post(url, {"name": "  KuCoin   Main "})
-    assert response.status_code == 302
+    assert response.status_code == 303
     conn.refresh_from_db()
     assert conn.name == "KuCoin Main"
 
 
-def test_rename_htmx_returns_the_form_partial(alice_client, conn):
+def test_rename_htmx_reloads_the_page(alice_client, conn):
     response = alice_client.post(
         reverse("connections:rename", args=[conn.pk]), {"name": "New"}, **HTMX
     )
+    assert response["HX-Redirect"] == reverse("connections:detail", args=[conn.pk])
+
+
+def test_rename_htmx_error_returns_the_form_partial(alice_client, conn):
+    response = alice_client.post(
+        reverse("connections:rename", args=[conn.pk]), {"name": " "}, **HTMX
+    )
+    assert response.status_code == 422
     assert response.content.decode().lstrip().startswith('<form id="rename-form"')
 
 
 def test_rename_to_existing_name_is_refused(alice_client, alice, conn):
     make_connection(alice, name="Other")
     response = alice_client.post(reverse("connections:rename", args=[conn.pk]), {"name": "other"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     conn.refresh_from_db()
     assert conn.name == "MEXC Spot Main"
 
@@ -255,7 +263,7 @@ def test_replace_key_resets_status_and_keeps_the_connection(alice_client, conn):
         reverse("connections:replace_key", args=[conn.pk]),
         {"api_key": new_key, "api_secret": "0" * 32, "withdrawal_off_confirmed": "on"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     conn.refresh_from_db()
     assert conn.status == "untested"
     assert conn.name == "MEXC Spot Main"
@@ -268,7 +276,7 @@ def test_replace_key_htmx_and_errors(alice_client, conn):
     partial = alice_client.get(url, **HTMX).content.decode()
     assert partial.lstrip().startswith('<section class="card" id="replace-form">')
     response = alice_client.post(url, {"api_key": "nope", "api_secret": "x"})
-    assert response.status_code == 400
+    assert response.status_code == 422
 
 
 def test_replace_key_with_a_key_of_another_own_connection_is_refused(alice_client, alice, conn):
@@ -277,7 +285,7 @@ def test_replace_key_with_a_key_of_another_own_connection_is_refused(alice_clien
         reverse("connections:replace_key", args=[conn.pk]),
         {"api_key": other.api_key, "api_secret": MEXC_SECRET, "withdrawal_off_confirmed": "on"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "already used by your connection “Second”" in response.content.decode()
 
 
@@ -287,7 +295,7 @@ def test_replace_key_with_another_users_key_is_accepted_untested(alice_client, b
         reverse("connections:replace_key", args=[conn.pk]),
         {"api_key": other.api_key, "api_secret": MEXC_SECRET, "withdrawal_off_confirmed": "on"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     conn.refresh_from_db()
     assert conn.key_fingerprint == other.key_fingerprint and conn.key_verified is False
 
@@ -312,7 +320,7 @@ def test_key_is_free_again_after_delete(alice_client, alice, conn):
     key = conn.api_key
     alice_client.post(reverse("connections:delete", args=[conn.pk]))
     response = alice_client.post(reverse("connections:new"), mexc_form(api_key=key))
-    assert response.status_code == 302
+    assert response.status_code == 303
 
 
 def test_plaintext_secret_never_appears_in_any_response_of_the_flow(alice_client, alice):
@@ -366,11 +374,12 @@ def test_unused_keys_are_flagged(alice_client, conn):
     assert not Connection.objects.get(pk=conn.pk).is_unused
 
 
-def test_form_errors_never_echo_the_api_key_either(alice_client):
+def test_form_errors_keep_the_api_key_but_not_the_secret(alice_client):
     key = mexc_key()
     response = alice_client.post(reverse("connections:new"), mexc_form(api_key=key, name=""))
-    assert response.status_code == 400
-    assert key not in response.content.decode()
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert f'value="{key}"' in html and MEXC_SECRET not in html
 
 
 def test_detail_lists_the_connections_strategies_with_pause_reason(alice_client, alice, conn):

@@ -61,9 +61,32 @@ def app(live_server, celery_worker, exchange_urls, settings):  # noqa: F811
     return live_server
 
 
+# Console errors of every page a test opened, by page: a Content-Security-Policy violation
+# (an inline style set by a live update, an inline script) is a failure wherever it happens.
+CONSOLE_ERRORS: dict = {}
+
+
+def watch_console(page):
+    errors = CONSOLE_ERRORS.setdefault(page, [])
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    return page
+
+
+def csp_violations(*pages) -> list[str]:
+    return [
+        text
+        for page in pages
+        for text in CONSOLE_ERRORS.get(page, [])
+        if "Content Security Policy" in text
+    ]
+
+
 def new_page(browser, *, locale: str = "en-US"):
     context = browser.new_context(locale=locale, viewport={"width": 1200, "height": 900})
     context.set_default_timeout(20_000)
+    context.on("page", watch_console)
     return context.new_page()
 
 
@@ -71,7 +94,19 @@ def new_page(browser, *, locale: str = "en-US"):
 def page(browser):
     page = new_page(browser)
     yield page
+    pages = list(page.context.pages)
     page.context.close()
+    violations = csp_violations(*pages)
+    for each in pages:
+        CONSOLE_ERRORS.pop(each, None)
+    assert not violations, violations
+
+
+def assert_production_mode(page) -> None:
+    """DEBUG is off: htmx is on the page, django-htmx's debug script (which replaces the page
+    with any error answer) is not."""
+    expect(page.locator("script[src*='htmx-2']")).to_have_count(1)
+    expect(page.locator("script[src*='django-htmx.js']")).to_have_count(0)
 
 
 def screenshot(page, name: str) -> None:

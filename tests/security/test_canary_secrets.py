@@ -81,6 +81,7 @@ def test_canaries_never_leak(celery_worker, simulator, alice, admin_user, settin
     simulator.add_key("kucoin", KEY, SECRET, PASSPHRASE)
     simulator.add_key("kucoin", KEY2, SECRET2, PASSPHRASE2)
     responses: list = []
+    echoes: list = []  # form errors, which may show the API key to the person who typed it
     user = RecordingClient(responses)
     user.force_login(alice)
 
@@ -112,18 +113,24 @@ def test_canaries_never_leak(celery_worker, simulator, alice, admin_user, settin
         assert conn.status == "failed"
         simulator.clear_faults()
 
-        # Form errors with the secrets in the POST, then a key replacement.
-        user.post(
-            reverse("connections:new"),
-            {
-                "exchange": "kucoin",
-                "name": "Canary",
-                "market": "spot",
-                "api_key": KEY,
-                "api_secret": SECRET,
-                "passphrase": PASSPHRASE,
-            },
-        )
+        # Form errors with the secrets in the POST (a full page and an htmx partial), then a
+        # key replacement. A form error gives the typed API key back to the person who typed
+        # it, as the input's value and nowhere else; the secret and passphrase never come back.
+        for extra in ({}, {"HTTP_HX_REQUEST": "true"}):
+            form_error = user.post(
+                reverse("connections:new"),
+                {
+                    "exchange": "kucoin",
+                    "name": "Canary",
+                    "market": "spot",
+                    "api_key": KEY,
+                    "api_secret": SECRET,
+                    "passphrase": PASSPHRASE,
+                },
+                **extra,
+            )
+            assert form_error.status_code == 422
+            echoes.append(form_error)
         user.post(
             reverse("connections:replace_key", args=[conn.pk]),
             {
@@ -194,6 +201,11 @@ def test_canaries_never_leak(celery_worker, simulator, alice, admin_user, settin
     hits = []
     for response in responses:
         body = response.content.decode(errors="replace")
+        if response in echoes:
+            echoed = f'name="api_key" value="{KEY}"'
+            assert body.count(KEY) == 1 and echoed in body, "the typed API key was not kept"
+            assert "no-store" in response["Cache-Control"], "a page with the key may be stored"
+            body = body.replace(echoed, "")
         headers = str(response.headers) + str(response.cookies)
         if find(body + headers):
             hits.append((response.request["PATH_INFO"], find(body + headers)))

@@ -165,7 +165,7 @@ def test_create_saves_a_draft_and_opens_its_page(alice, alice_client, conn):
 def test_form_refuses_another_users_connection(alice_client, bob, conn):
     foreign = online_connection(bob)
     response = alice_client.post(reverse("strategies:new"), form_data(foreign))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Select a valid choice" in response.content.decode()
     assert not Strategy.objects.exists()
 
@@ -174,7 +174,7 @@ def test_form_refuses_another_users_new_groups_connection(alice_client, bob, con
     foreign = online_connection(bob)
     data = form_data(conn, new_groups_connection=str(foreign.pk))
     response = alice_client.post(reverse("strategies:new"), data)
-    assert response.status_code == 400 and not Strategy.objects.exists()
+    assert response.status_code == 422 and not Strategy.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -191,14 +191,14 @@ def test_form_refuses_another_users_new_groups_connection(alice_client, bob, con
 )
 def test_form_errors(alice_client, conn, overrides, message):
     response = alice_client.post(reverse("strategies:new"), form_data(conn, **overrides))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.content.decode()
     assert not Strategy.objects.exists()
 
 
 def test_duplicate_name_is_a_form_error(alice, alice_client, conn, strategy):
     response = alice_client.post(reverse("strategies:new"), form_data(conn, name="btc GRID"))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "You already have a strategy with this name." in response.content.decode()
 
 
@@ -322,7 +322,7 @@ def test_edit_keeps_its_own_name_but_not_anothers(alice, alice_client, conn, str
     make_strategy(alice, conn, name="Other")
     url = reverse("strategies:edit", args=[strategy.pk])
     assert alice_client.post(url, form_data(conn, name="btc grid")).status_code == 302
-    assert alice_client.post(url, form_data(conn, name="OTHER")).status_code == 400
+    assert alice_client.post(url, form_data(conn, name="OTHER")).status_code == 422
 
 
 def test_edit_htmx_returns_the_form_card(alice_client, strategy):

@@ -4,9 +4,11 @@ import hashlib
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
@@ -17,6 +19,9 @@ from strategies import selectors as strategy_selectors
 # everything the cards depend on: the user, the language, the day (the "unused key" flag is
 # age-based) and a version that every write to a connection or strategy changes.
 DASHBOARD_CACHE_SECONDS = 600
+# The cached cards hold forms (start a connection test) but no CSRF token, which belongs to the
+# request: each form carries this marker, replaced with the current token after the cache.
+CSRF_SLOT = "<!--csrf-->"
 
 
 @require_GET
@@ -35,7 +40,11 @@ def dashboard_cards(request: HttpRequest) -> str:
     if cards is None:
         cards = render_to_string("_dashboard_cards.html", dashboard_context(user), request=request)
         cache.set(key, cards, DASHBOARD_CACHE_SECONDS)
-    return mark_safe(cards)  # noqa: S308 (our own template's output, escaped when rendered)
+    token = format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+    )
+    # Our own template's output, escaped when rendered; the token is escaped by format_html.
+    return mark_safe(cards.replace(CSRF_SLOT, token))  # noqa: S308
 
 
 def dashboard_context(user) -> dict:

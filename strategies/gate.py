@@ -9,7 +9,7 @@ touches nothing outside its arguments, so the page, the form and the locked tran
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -810,4 +810,23 @@ def evaluate(
                 action,
             )
         )
-    return GateResult(tuple(conditions))
+    return GateResult(_one_test_button(conditions))
+
+
+def _one_test_button(conditions: list[Condition]) -> tuple[Condition, ...]:
+    """Only the first condition a connection test would settle carries the test button.
+
+    An untested connection fails up to four conditions for the same reason; four identical
+    buttons would suggest four different actions.
+    """
+    seen = False
+    result = []
+    for condition in conditions:
+        if condition.action_starts_test:
+            if seen:
+                condition = replace(
+                    condition, action_url="", action_label="", action_starts_test=False
+                )
+            seen = True
+        result.append(condition)
+    return tuple(result)

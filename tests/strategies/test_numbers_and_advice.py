@@ -171,7 +171,8 @@ def test_checklist_test_actions_post_to_the_connections_test(alice, alice_client
         html,
         re.S,
     )
-    assert forms and set(forms) == {test_url}
+    # One button, on the first condition the test settles, not one per condition.
+    assert forms == [test_url]
     assert "Run the connection test</button>" in html
     assert ">Run the connection test</a>" not in html
     # The page reloads its checklist when the test is accepted and again when it finishes.

@@ -74,6 +74,8 @@ def test_strategy_form_shows_each_error_beside_its_field(app, browser, language)
 
 
 def test_run_the_connection_test_from_the_strategy_checklist(app, page):
+    console_errors = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     sign_up(page, app.url, "checklist@example.com")
     owner, connection = demo_connection("checklist@example.com", "Demo Spot")
     strategy = make_strategy(owner, connection)
@@ -99,6 +101,7 @@ def test_run_the_connection_test_from_the_strategy_checklist(app, page):
     expect(balances).to_contain_text("10,000.00")
     expect(balances).to_contain_text("BTC")
     screenshot(page, "connection-balances-shown")
+    assert not console_errors, console_errors
 
 
 def test_run_the_connection_test_from_the_dashboard(app, page):

@@ -1,4 +1,4 @@
-"""Issue 19, point 9: "Balances readable (n assets shown)" shows the balances it read."""
+"""The connection page (issue 19): the balances the test read, and no stray meta refresh."""
 
 from __future__ import annotations
 
@@ -67,3 +67,16 @@ def test_no_table_when_the_balances_were_not_read(alice, alice_client):
     conn = make_connection(alice, exchange="mexc", name="Untested")
     html = alice_client.get(reverse("connections:detail", args=[conn.pk])).content.decode()
     assert 'class="balances"' not in html
+
+
+def test_a_swapped_testing_body_carries_no_meta_refresh(alice, alice_client, settings):
+    # htmx parses swapped HTML with scripting off: a <noscript> meta refresh in it becomes a
+    # live element and reloads the page 3 s later, mid-test (seen as aborted navigations).
+    settings.CONNECTION_TEST_COOLDOWN = 0
+    conn = make_connection(alice, exchange="demo", name="Demo")
+    url = reverse("connections:test", args=[conn.pk])
+    html = alice_client.post(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Testing…" in html and 'http-equiv="refresh"' not in html
+    # Without JavaScript the full page still refreshes itself while the test runs.
+    page = alice_client.get(reverse("connections:detail", args=[conn.pk])).content.decode()
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page

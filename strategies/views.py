@@ -65,6 +65,8 @@ def _form_context(
 
 
 def _render_form(request, form, *, strategy=None, status: int = 200, show_errors=True):
+    if show_errors and form.is_bound:
+        form.focus_first_error()
     context = _form_context(request, form, strategy=strategy, show_errors=show_errors)
     template = "strategies/form.html"
     # Without any connection the page shows its call to action instead of the form.

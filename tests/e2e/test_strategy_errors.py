@@ -58,8 +58,11 @@ def test_strategy_form_shows_each_error_beside_its_field(app, browser, language)
         expect(field).to_be_visible()
         expect(field.locator(".errorlist")).to_contain_text(words["invalid"])
         expect(field.locator(".errorlist")).to_contain_text(words["example"])
-        # What the person typed stays, beside the error.
+        # What the person typed stays, beside the error; the summary on top links to it and the
+        # cursor is already there.
         expect(page.locator("#id_margin_limit")).to_have_value("abc")
+        expect(page.locator("#id_margin_limit")).to_be_focused()
+        expect(page.locator("#strategy-form-errors a[href='#id_margin_limit']")).to_be_visible()
         screenshot(page, f"strategy-form-invalid-amount-{language}")
 
         # The format the app itself displays is accepted.

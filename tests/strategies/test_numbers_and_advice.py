@@ -92,6 +92,12 @@ def test_unreadable_or_ambiguous_amount_is_refused_beside_its_field(
         r'<div class="field has-error">\s*<label for="id_margin_limit".*?</div>', html, re.S
     )
     assert field is not None and message in field.group(0)
+    # A summary at the top links to the field, and the cursor starts in it.
+    summary = re.search(
+        r'<div class="problem" id="strategy-form-errors" role="alert">.*?</div>', html, re.S
+    )
+    assert summary is not None and 'href="#id_margin_limit"' in summary.group(0)
+    assert re.search(r'<input[^>]*name="margin_limit"[^>]*autofocus', html)
     assert not Strategy.objects.exists()
 
 

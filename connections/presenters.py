@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
 
+from backfuture import numbers
 from connections import guides, models
 from connections.exchanges import problems, registry
-from connections.exchanges.base import CheckName, CheckReport, Market
+from connections.exchanges.base import CheckName, CheckReport, Market, Outcome
 
 OUTCOME_MARKS = {"ok": "✓", "failed": "✗", "warning": "!", "not_verifiable": "?", "skipped": "–"}
+
+# The report keeps up to 50 balances; the page shows the first few, the quote currencies first.
+MAX_BALANCES_SHOWN = 8
 
 # MEXC: "API keys not linked to an IP address expire after 90 days" (exchanges.md §3.2).
 MEXC_UNBOUND_KEY_DAYS = 90
@@ -26,6 +31,55 @@ class CheckRow:
     mark: str
     detail: str
     latency_ms: int | None
+    # The balances the test read, for the balances check only.
+    balances: BalanceTable | None = None
+
+
+@dataclass
+class BalanceTable:
+    """What "Balances readable (n assets shown)" shows: asset and two amounts per row."""
+
+    futures: bool
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+    hidden: int = 0
+
+
+def _amount(row: dict, key: str) -> Decimal:
+    try:
+        value = Decimal(str(row.get(key, "0")))
+    except InvalidOperation:
+        return Decimal(0)
+    return value if value.is_finite() else Decimal(0)
+
+
+def balance_table(report: CheckReport) -> BalanceTable:
+    """Spot: free and locked; futures: margin balance (equity) and available.
+
+    Quote currencies (USDT and the like, what strategies count in) come first; the rest by
+    amount, largest first. The amounts are of different assets and are not priced, so this
+    order is only a reading aid.
+    """
+    futures = report.market == Market.FUTURES
+    keys = ("equity", "available") if futures else ("free", "locked")
+
+    def order(row: dict) -> tuple:
+        asset = str(row.get("asset", "")).upper()
+        total = _amount(row, keys[0]) if futures else _amount(row, "free") + _amount(row, "locked")
+        return (asset not in numbers.QUOTE_PLACES, -total, asset)
+
+    ordered = sorted(report.balances, key=order)
+    shown = ordered[:MAX_BALANCES_SHOWN]
+    rows = []
+    for row in shown:
+        asset = str(row.get("asset", "")).upper()
+        rows.append(
+            (
+                asset,
+                numbers.money(_amount(row, keys[0]), asset),
+                numbers.money(_amount(row, keys[1]), asset),
+            )
+        )
+    return BalanceTable(futures=futures, rows=rows, hidden=len(ordered) - len(shown))
 
 
 def exchange_label(slug: str) -> str:
@@ -80,6 +134,9 @@ def report_rows(report: dict | None) -> list[CheckRow]:
     parsed = CheckReport.from_dict(report)
     return [
         CheckRow(
+            balances=balance_table(parsed)
+            if check.name == CheckName.BALANCES and check.outcome == Outcome.OK and parsed.balances
+            else None,
             name=str(check.name),
             label=problems.check_label(check.name),
             outcome=str(check.outcome),

@@ -8,6 +8,7 @@ from django import forms
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from backfuture import numbers
 from connections.exchanges import registry
 from connections.models import Market
 from strategies import gate, planning, selectors
@@ -41,14 +42,70 @@ class ConnectionChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({gate.market_label(obj)}, {obj.get_status_display()})"
 
 
+class DecimalInput(forms.TextInput):
+    """Shows a stored number the way the app displays numbers: "1,000", "1.000,5", "1 000,5"."""
+
+    def format_value(self, value):
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            return numbers.input_value(value)
+        return super().format_value(value)
+
+
+class LocalizedDecimalField(forms.DecimalField):
+    """A decimal typed in the active language, grouping included; ambiguous input is refused.
+
+    Django's own localized parsing silently reads a German "1.5" as 15; `numbers.parse_decimal`
+    refuses it with a message showing how to write the number instead.
+    """
+
+    widget = DecimalInput
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault(
+            "widget", DecimalInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value)
+        if len(text) > self.max_length_of_input:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            return numbers.parse_decimal(text)
+        except numbers.AmbiguousNumber:
+            raise forms.ValidationError(
+                _(
+                    "“%(value)s” could mean two different numbers. Write it like %(example)s, "
+                    "with “%(decimal)s” before the decimals."
+                ),
+                code="ambiguous",
+                params={
+                    "value": text.strip(),
+                    "example": numbers.example(),
+                    "decimal": formats.get_format("DECIMAL_SEPARATOR"),
+                },
+            ) from None
+        except ValueError:
+            raise forms.ValidationError(
+                _("Enter a number, written like %(example)s."),
+                code="invalid",
+                params={"example": numbers.example()},
+            ) from None
+
+    @property
+    def max_length_of_input(self) -> int:
+        # Digits, one separator per three digits, a sign and the decimal separator.
+        return 2 * (self.max_digits or 40) + 2
+
+
 def _decimal(label, *, places: int = 4, digits: int = 8, required: bool = True, **kwargs):
-    return forms.DecimalField(
+    return LocalizedDecimalField(
         label=label,
         max_digits=digits,
         decimal_places=places,
         required=required,
-        localize=True,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
         **kwargs,
     )
 
@@ -189,7 +246,7 @@ class StrategyForm(forms.Form):
             return data
         for name, value in preset.items():
             # As the user would type it in their language ("1,5" in German).
-            data[name] = formats.localize_input(value)
+            data[name] = numbers.input_value(value)
         return data
 
     def clean_name(self) -> str:
@@ -229,6 +286,13 @@ class StrategyForm(forms.Form):
             if field is None or not self.has_error(field):
                 self.add_error(field, forms.ValidationError(problem.message, code=problem.code))
         return data
+
+    def focus_first_error(self) -> None:
+        """Put the cursor in the first field with an error (plain `autofocus`, no script)."""
+        for name, field in self.fields.items():
+            if name in self.errors:
+                field.widget.attrs["autofocus"] = True
+                return
 
     @property
     def connection_obj(self):

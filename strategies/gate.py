@@ -9,16 +9,16 @@ touches nothing outside its arguments, so the page, the form and the locked tran
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
 from django.urls import reverse
-from django.utils import formats
 from django.utils.translation import gettext as _
 
+from backfuture import numbers
 from backfuture.display import when
 from connections.exchanges import registry
 from connections.exchanges.base import CheckName, CheckReport, Outcome
@@ -69,12 +69,23 @@ _PLANNING_FIELDS = {
 
 
 def number(value: Decimal | int | None) -> str:
-    """A number for messages: locale-aware, grouped, no exponent, no trailing zeros."""
-    if value is None:
-        return ""
-    value = Decimal(value)
-    value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
-    return formats.number_format(value, use_l10n=True, force_grouping=True)
+    """A number for messages: locale-aware, grouped, at most 8 places, no padded zeros."""
+    return numbers.plain(value)
+
+
+# Planning error params that are amounts of the quote currency, and those that are percentages.
+_MONEY_PARAMS = frozenset({"capital", "required", "margin_limit"})
+_PCT_PARAMS = frozenset({"distance"})
+
+
+def _param(key: str, value: Any, quote: str) -> str:
+    if key in _MONEY_PARAMS:
+        return numbers.money(value, quote)
+    if key == "shortfall":
+        return numbers.shortfall(value, quote)
+    if key in _PCT_PARAMS:
+        return numbers.percent(value)
+    return number(value)
 
 
 def quote_asset(pairs: Iterable[str]) -> str:
@@ -96,7 +107,7 @@ class Problem:
 
 
 def _planning_message(error: planning.PlanningError, quote: str) -> str:
-    p = {key: number(value) for key, value in error.params.items()}
+    p = {key: _param(key, value, quote) for key, value in error.params.items()}
     unit = f" {quote}" if quote else ""
     code = error.code
     if code is planning.ErrorCode.NOT_A_NUMBER:
@@ -169,28 +180,32 @@ class Plan:
     def display(self) -> dict[str, str]:
         """Amounts for display, localised, without trailing zeros ("" when unknown)."""
         return {
-            "base_order": number(self.base_order),
-            "group_capital": number(self.group_capital),
-            "worst_case": number(self.worst_case),
-            "margin_limit": number(self.margin_limit),
+            "base_order": numbers.money(self.base_order, self.quote),
+            "group_capital": numbers.money(self.group_capital, self.quote),
+            "worst_case": numbers.money(self.worst_case, self.quote),
+            "margin_limit": numbers.money(self.margin_limit, self.quote),
         }
 
     @property
     def rows(self) -> list[dict[str, str | int]]:
-        """The ladder for display: distances signed the way the price moves, numbers localised."""
+        """The ladder for display: distances signed the way the price moves, numbers localised.
+
+        Sizes in the quote currency's precision, percentages to two places.
+        """
+        pct = numbers.percent
         sign = "+" if self.direction == Direction.SHORT else "−"
         rows: list[dict[str, str | int]] = []
         for rung in self.rungs:
-            change = rung.average_pct - 100
+            change = (rung.average_pct - 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
             rows.append(
                 {
                     "index": rung.index,
-                    "distance": f"{sign}{number(rung.distance_pct)} %",
-                    "zone": f"{sign}{number(rung.zone_low_pct)} … {sign}{number(rung.zone_high_pct)} %",
-                    "size": number(rung.size),
-                    "cumulative": number(rung.cumulative_size),
+                    "distance": f"{sign}{pct(rung.distance_pct)} %",
+                    "zone": f"{sign}{pct(rung.zone_low_pct)} … {sign}{pct(rung.zone_high_pct)} %",
+                    "size": numbers.money(rung.size, self.quote),
+                    "cumulative": numbers.money(rung.cumulative_size, self.quote),
                     "average": f"{'+' if change > 0 else '−' if change < 0 else ''}"
-                    f"{number(abs(change))} %",
+                    f"{pct(abs(change))} %",
                 }
             )
         return rows
@@ -417,6 +432,17 @@ class Condition:
     detail: str = ""
     action_url: str = ""
     action_label: str = ""
+    # True when the action starts a connection test (a POST), not a page to open.
+    action_starts_test: bool = False
+    # Nothing to compare with: it does not block enabling, but it is not a ✓ either.
+    unknown: bool = False
+
+    @property
+    def state(self) -> str:
+        """ "ok", "failed" or "unknown": the mark the checklist shows (✓, ✗, ?)."""
+        if self.unknown:
+            return "unknown"
+        return "ok" if self.passed else "failed"
 
 
 @dataclass(frozen=True)
@@ -464,6 +490,9 @@ def evaluate(
     conditions: list[Condition] = []
     add = conditions.append
     connection_url = reverse("connections:detail", args=[connection.pk])
+    test_url = reverse("connections:test", args=[connection.pk])
+    # While a test runs, starting another would only be refused: the live status shows instead.
+    can_test = connection.status != ConnectionStatus.TESTING
     edit_url = reverse("strategies:edit", args=[strategy.pk])
     futures = connection.market == Market.FUTURES
     where = market_label(connection)
@@ -493,7 +522,7 @@ def evaluate(
     if online:
         detail = _("“%(name)s” passed its last test.") % {"name": connection.name}
     elif status == ConnectionStatus.TESTING:
-        detail = _("A test is running. Wait until it finishes, then reload this page.")
+        detail = _("A test is running. This list updates when it finishes.")
     elif status == ConnectionStatus.FAILED:
         detail = _("“%(name)s” failed its last test (%(problem)s). Fix it, then test again.") % {
             "name": connection.name,
@@ -504,14 +533,22 @@ def evaluate(
             "“%(name)s” has not been tested since it was added or its key was replaced. Run the "
             "connection test."
         ) % {"name": connection.name}
+    if online or status == ConnectionStatus.TESTING:
+        url, action, starts_test = "", "", False
+    elif status == ConnectionStatus.FAILED:
+        # The key or its permissions need fixing first; the connection page says how.
+        url, action, starts_test = connection_url, _("Open the connection"), False
+    else:
+        url, action, starts_test = test_url, _("Run the connection test"), True
     add(
         Condition(
             Code.CONNECTION_ONLINE,
             online,
             _("Its connection is Online"),
             detail,
-            "" if online else connection_url,
-            "" if online else _("Open the connection"),
+            url,
+            action,
+            action_starts_test=starts_test,
         )
     )
 
@@ -531,14 +568,20 @@ def evaluate(
         detail = _("The last test is more than %(hours)s hours old. Test it again.") % {
             "hours": hours
         }
+    if recent or not can_test:
+        url, action = "", ""
+    else:
+        url = test_url
+        action = _("Run the connection test") if tested_at is None else _("Test again")
     add(
         Condition(
             Code.TEST_RECENT,
             recent,
             _("Its last test is recent (at most %(hours)s hours old)") % {"hours": hours},
             detail,
-            "" if recent else connection_url,
-            "" if recent else _("Test again"),
+            url,
+            action,
+            action_starts_test=bool(url),
         )
     )
 
@@ -557,14 +600,22 @@ def evaluate(
         )
     else:
         detail = _("Not established yet. Test the connection again.")
+    if trade == Outcome.OK:
+        url, action, starts_test = "", "", False
+    elif trade is None:
+        url, action = (test_url, _("Test again")) if can_test else ("", "")
+        starts_test = can_test
+    else:
+        url, action, starts_test = connection_url, _("Open the connection"), False
     add(
         Condition(
             Code.TRADE_PERMISSION,
             trade == Outcome.OK,
             _("The key has trade permission"),
             detail,
-            "" if trade == Outcome.OK else connection_url,
-            "" if trade == Outcome.OK else _("Open the connection"),
+            url,
+            action,
+            action_starts_test=starts_test,
         )
     )
 
@@ -608,7 +659,8 @@ def evaluate(
             )
         )
     else:
-        ok, url, action = False, connection_url, _("Test again")
+        ok = False
+        url, action = (test_url, _("Test again")) if can_test else ("", "")
         detail = _("Not established yet. Test the connection again.")
     add(
         Condition(
@@ -618,6 +670,7 @@ def evaluate(
             detail,
             url,
             action,
+            action_starts_test=url == test_url,
         )
     )
 
@@ -677,8 +730,8 @@ def evaluate(
     else:
         ok = True
         detail = _("Worst case %(worst)s%(unit)s, margin limit %(limit)s%(unit)s.") % {
-            "worst": number(plan.worst_case),
-            "limit": number(margin_limit),
+            "worst": numbers.money(plan.worst_case, plan.quote),
+            "limit": numbers.money(margin_limit, plan.quote),
             "unit": unit,
         }
     add(
@@ -693,7 +746,8 @@ def evaluate(
     )
 
     balance = report.free_balance(plan.quote) if report and plan.quote else None
-    if balance is None:
+    unknown = balance is None
+    if unknown:
         ok = True
         detail = _(
             "The last test did not report a free %(asset)s balance, so it cannot be compared."
@@ -701,7 +755,7 @@ def evaluate(
     elif margin_limit <= balance:
         ok = True
         detail = _("Free balance in the last test: %(balance)s%(unit)s.") % {
-            "balance": number(balance),
+            "balance": numbers.money(balance, plan.quote),
             "unit": unit,
         }
     else:
@@ -710,7 +764,11 @@ def evaluate(
             "The margin limit of %(limit)s%(unit)s is more than the free balance of "
             "%(balance)s%(unit)s seen in the last test. Lower the margin limit, or add funds "
             "and test the connection again."
-        ) % {"limit": number(margin_limit), "balance": number(balance), "unit": unit}
+        ) % {
+            "limit": numbers.money(margin_limit, plan.quote),
+            "balance": numbers.money(balance, plan.quote),
+            "unit": unit,
+        }
     add(
         Condition(
             Code.MARGIN_WITHIN_BALANCE,
@@ -719,6 +777,7 @@ def evaluate(
             detail,
             "" if ok else edit_url,
             "" if ok else _("Edit settings"),
+            unknown=unknown,
         )
     )
 
@@ -749,4 +808,23 @@ def evaluate(
                 action,
             )
         )
-    return GateResult(tuple(conditions))
+    return GateResult(_one_test_button(conditions))
+
+
+def _one_test_button(conditions: list[Condition]) -> tuple[Condition, ...]:
+    """Only the first condition a connection test would settle carries the test button.
+
+    An untested connection fails up to four conditions for the same reason; four identical
+    buttons would suggest four different actions.
+    """
+    seen = False
+    result = []
+    for condition in conditions:
+        if condition.action_starts_test:
+            if seen:
+                condition = replace(
+                    condition, action_url="", action_label="", action_starts_test=False
+                )
+            seen = True
+        result.append(condition)
+    return tuple(result)

@@ -333,13 +333,15 @@ PRESETS: Final[dict[RiskLevel, Mapping[str, Decimal | int]]] = {
             "take_profit_pct": Decimal("1.2"),
         }
     ),
-    # Add-ons at 1.5 % ... 24.7486 %; worst case 50.2578125x the base order.
+    # Add-ons at 1.5, 3.3, 5.46, 8.052, 11.1624, 14.89488, 19.373856 %; worst case 18.5828x the
+    # base order. More, closer and growing add-ons than Balanced, yet the form's default base
+    # order (50) and margin limit (1,000) still fit: a preset must never start out invalid.
     RiskLevel.AGGRESSIVE: MappingProxyType(
         {
-            "max_addons": 8,
+            "max_addons": 7,
             "first_distance_pct": Decimal("1.5"),
             "step_scale": Decimal("1.2"),
-            "volume_scale": Decimal("1.5"),
+            "volume_scale": Decimal("1.3"),
             "take_profit_pct": Decimal("1"),
         }
     ),

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -36,6 +36,22 @@ def strategy_list(*, user) -> QuerySet[Strategy]:
 def strategy_get(*, user, pk: int) -> Strategy:
     """The user's strategy, or 404 (also for another user's: no existence leak)."""
     return get_object_or_404(strategy_list(user=user), pk=pk)
+
+
+def strategies_sharing_connection(*, user, connection, exclude_pk: int | None = None) -> list[str]:
+    """Names of the user's other strategies that trade through `connection` (main or PRO).
+
+    The connection guide recommends one API key per strategy; the form and the checklist
+    recommend a separate connection when this is not empty.
+    """
+    if connection is None:
+        return []
+    others = strategy_list(user=user).filter(
+        Q(connection=connection) | Q(new_groups_connection=connection)
+    )
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    return list(others.order_by("name").values_list("name", flat=True))
 
 
 def connection_choices(*, user) -> QuerySet[Connection]:

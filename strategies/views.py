@@ -28,6 +28,10 @@ def _apply_service_error(form: StrategyForm, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"“{name}”" for name in names)
+
+
 def _form_context(
     request: HttpRequest, form: StrategyForm, *, strategy=None, show_errors: bool = True
 ) -> dict:
@@ -40,7 +44,15 @@ def _form_context(
     connection = form.connection_obj
     if connection is not None:
         services.symbol_list_request_refresh(exchange=connection.exchange, market=connection.market)
+    shared_with = selectors.strategies_sharing_connection(
+        user=request.user,
+        connection=connection,
+        exclude_pk=strategy.pk if strategy is not None else None,
+    )
     return {
+        "connection": connection,
+        "shared_with": shared_with,
+        "shared_names": _quoted(shared_with),
         "form": form,
         "strategy": strategy,
         "plan": form.plan,
@@ -55,6 +67,8 @@ def _form_context(
 def _render_form(request, form, *, strategy=None, status: int = 200, show_errors=True):
     # An invalid form is re-rendered with status 422, which base.html's htmx-config swaps in
     # place (htmx 2 swaps no other 4xx).
+    if show_errors and form.is_bound:
+        form.focus_first_error()
     context = _form_context(request, form, strategy=strategy, show_errors=show_errors)
     template = "strategies/form.html"
     # Without any connection the page shows its call to action instead of the form.
@@ -158,7 +172,12 @@ def strategy_preview(request: HttpRequest) -> HttpResponse:
     context = _form_context(request, form, strategy=strategy, show_errors=False)
     template = "strategies/form.html"
     if _is_partial(request):
-        template += "#strategy-form-card" if apply_preset else "#strategy-plan"
+        # The plan, plus the shared-connection notice beside the connection field (out of band).
+        template = (
+            "strategies/form.html#strategy-form-card"
+            if apply_preset
+            else "strategies/_preview.html"
+        )
     return render(request, template, context)
 
 
@@ -167,7 +186,12 @@ def _detail_context(strategy, *, notice: str = "", notice_kind: str = "") -> dic
     connection = strategy.connection
     if gate.Code.PAIRS_TRADABLE in result and not result[gate.Code.PAIRS_TRADABLE].passed:
         services.symbol_list_request_refresh(exchange=connection.exchange, market=connection.market)
+    shared_with = selectors.strategies_sharing_connection(
+        user=strategy.owner, connection=connection, exclude_pk=strategy.pk
+    )
     return {
+        "shared_with": shared_with,
+        "shared_names": _quoted(shared_with),
         "strategy": strategy,
         "connection": connection,
         "where": gate.market_label(connection),

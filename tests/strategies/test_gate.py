@@ -124,7 +124,18 @@ def test_connection_not_online_blocks(alice, conn, strategy, status):
     result = refused(strategy, alice)
     assert "connection_online" in failed_only(result)
     condition = result["connection_online"]
-    assert condition.action_url == f"/connections/{conn.pk}/"
+    # Untested: the action starts the test; failed: the key needs fixing on its page first;
+    # testing: nothing to do but watch the live status.
+    expected = {
+        "untested": (f"/connections/{conn.pk}/test/", "Run the connection test", True),
+        "failed": (f"/connections/{conn.pk}/", "Open the connection", False),
+        "testing": ("", "", False),
+    }[status]
+    assert (
+        condition.action_url,
+        condition.action_label,
+        condition.action_starts_test,
+    ) == expected
     if status == "failed":
         assert "failed its last test" in condition.detail
     if status == "testing":
@@ -143,6 +154,9 @@ def test_old_test_blocks_with_test_again_and_a_new_test_fixes_it(alice, conn, st
     assert failed_only(result) == ["test_recent"]
     assert "Test it again" in result["test_recent"].detail
     assert result["test_recent"].action_label == "Test again"
+    # The action starts the test (a POST to the connection's test route), not a page to open.
+    assert result["test_recent"].action_url == f"/connections/{conn.pk}/test/"
+    assert result["test_recent"].action_starts_test
     retest(conn)
     enabled(strategy, alice)
 
@@ -277,7 +291,7 @@ def test_worst_case_above_margin_limit_blocks_and_says_by_how_much(alice, strate
     result = refused(strategy, alice)
     assert failed_only(result) == ["worst_case_within_margin"]
     assert (
-        "exceeds the margin limit of 150 USDT by 50 USDT"
+        "exceeds the margin limit of 150.00 USDT by 50.00 USDT"
         in result["worst_case_within_margin"].detail
     )
     Strategy.objects.filter(pk=strategy.pk).update(margin_limit=Decimal("200"))
@@ -289,7 +303,7 @@ def test_margin_limit_above_free_balance_blocks(alice, conn, strategy):
     result = refused(strategy, alice)
     assert failed_only(result) == ["margin_within_balance"]
     detail = result["margin_within_balance"].detail
-    assert "20,000 USDT" in detail and "10,000 USDT" in detail
+    assert "20,000.00 USDT" in detail and "10,000.00 USDT" in detail
     Strategy.objects.filter(pk=strategy.pk).update(margin_limit=Decimal("10000"))
     enabled(strategy, alice)
 
@@ -301,6 +315,15 @@ def test_unknown_balance_does_not_block(alice):
     result = selectors.strategy_gate(strategy=strategy)
     assert result["margin_within_balance"].passed
     assert "did not report" in result["margin_within_balance"].detail
+
+
+def test_unknown_balance_is_its_own_state_never_a_tick(alice, conn, strategy):
+    kucoin = online(make_connection(alice, exchange="kucoin"), balances=[])
+    symbol_list("kucoin", "spot", ["BTC/USDT"])
+    unknown = selectors.strategy_gate(strategy=make_strategy(alice, kucoin, name="Unknown"))
+    assert unknown["margin_within_balance"].state == "unknown"
+    known = selectors.strategy_gate(strategy=strategy)
+    assert known["margin_within_balance"].state == "ok"
 
 
 def test_futures_balance_is_the_available_margin(alice):

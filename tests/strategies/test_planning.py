@@ -114,9 +114,9 @@ def test_presets_are_valid_for_every_direction(level, direction):
 
 def test_preset_worst_cases_grow_with_the_risk_level():
     # conservative: 100 x 4 equal orders; balanced: 100 x (1 + 1 + 1.3 + 1.69 + 2.197 + 2.8561);
-    # aggressive: 100 x (1 + (1.5^8 - 1) / 0.5) = 100 x 50.2578125
+    # aggressive: 100 x (1 + (1.3^7 - 1) / 0.3) = 100 x 18.582839
     worst = [worst_case_group_capital(preset_settings(level, D(100))) for level in RiskLevel]
-    assert worst == [D(400), D("1004.31"), D("5025.78125")]
+    assert worst == [D(400), D("1004.31"), D("1858.2839")]
 
 
 def test_conservative_preset_has_fewer_wider_and_flatter_add_ons_than_aggressive():

@@ -86,7 +86,7 @@ def test_worst_case_above_margin_limit_is_refused_with_the_shortfall(alice, conn
     with pytest.raises(ValidationError) as info:
         make_strategy(alice, conn, margin_limit=Decimal("120"))
     message = errors_of(info)["margin_limit"][0]
-    assert "200 USDT" in message and "by 80 USDT" in message
+    assert "200.00 USDT" in message and "by 80.00 USDT" in message
 
 
 def test_pairs_must_share_one_quote_currency(alice, conn):

@@ -182,7 +182,7 @@ def test_form_refuses_another_users_new_groups_connection(alice_client, bob, con
     [
         ({"direction": "short"}, "Short positions, alone or with long, need a Futures connection"),
         ({"leverage": "3"}, "Leverage needs a Futures connection"),
-        ({"margin_limit": "120"}, "exceeds the margin limit of 120 USDT by 80 USDT"),
+        ({"margin_limit": "120"}, "exceeds the margin limit of 120.00 USDT by 80.00 USDT"),
         ({"pairs": "BTC/USDT, DOGGO/USDT"}, "Not tradable over the API"),
         ({"pairs": "bitcoin"}, "is not a pair"),
         ({"leverage": "21"}, "less than or equal to 20"),
@@ -236,7 +236,7 @@ def test_preview_returns_the_ladder_partial(alice_client, conn):
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<div id="strategy-plan">') and "<form" not in html
-    for text in ("−3 %", "−7.5 %", "−14.25 %", "200 USDT", "−6.5025 %"):
+    for text in ("−3 %", "−7.5 %", "−14.25 %", "200.00 USDT", "−6.5 %"):
         assert text in html
     assert "margin-error" not in html
 
@@ -246,7 +246,7 @@ def test_preview_shows_the_margin_error_with_the_shortfall(alice_client, conn):
         reverse("strategies:preview"), form_data(conn, margin_limit="150"), **HTMX
     ).content.decode()
     assert 'id="margin-error"' in html
-    assert "exceeds the margin limit of 150 USDT by 50 USDT" in html
+    assert "exceeds the margin limit of 150.00 USDT by 50.00 USDT" in html
 
 
 def test_preview_short_ladder_goes_up(alice, alice_client):
@@ -275,10 +275,11 @@ def test_apply_preset_fills_the_add_on_fields(alice_client, conn):
         **HTMX,
     ).content.decode()
     assert html.lstrip().startswith('<section class="card" id="strategy-form-card">')
-    assert 'name="max_addons" value="8"' in html
-    assert 'name="volume_scale" value="1.5"' in html
-    # The preset changes the plan shown with it: 8 add-ons, worst case 50.2578125 x 50.
-    assert "2,512.890625 USDT" in html
+    assert 'name="max_addons" value="7"' in html
+    assert 'name="volume_scale" value="1.3"' in html
+    # The preset changes the plan shown with it: 7 add-ons, worst case 18.582839 x 50,
+    # in USDT's precision.
+    assert "929.14 USDT" in html
 
 
 def test_preview_of_an_existing_strategy_keeps_its_save_url(alice_client, conn, strategy):
@@ -354,7 +355,7 @@ def test_detail_htmx_returns_only_the_body(alice_client, strategy):
     html = alice_client.get(
         reverse("strategies:detail", args=[strategy.pk]), **HTMX
     ).content.decode()
-    assert html.lstrip().startswith('<div id="strategy-body">') and "<html" not in html
+    assert html.lstrip().startswith('<div id="strategy-body"') and "<html" not in html
 
 
 def test_enable_and_pause_round_trip(alice_client, strategy):
@@ -382,7 +383,7 @@ def test_enable_htmx_refused_is_409_with_the_checklist(alice_client, conn, strat
     response = alice_client.post(reverse("strategies:enable", args=[strategy.pk]), **HTMX)
     html = response.content.decode()
     assert response.status_code == 409
-    assert html.lstrip().startswith('<div id="strategy-body">')
+    assert html.lstrip().startswith('<div id="strategy-body"')
     assert "Not enabled" in html and 'data-code="connection_online"' in html
 
 
@@ -396,7 +397,7 @@ def test_pause_htmx_returns_the_body(alice, alice_client, strategy):
     services.strategy_enable(strategy=strategy, actor=alice)
     response = alice_client.post(reverse("strategies:pause", args=[strategy.pk]), **HTMX)
     html = response.content.decode()
-    assert response.status_code == 200 and html.lstrip().startswith('<div id="strategy-body">')
+    assert response.status_code == 200 and html.lstrip().startswith('<div id="strategy-body"')
     assert "Paused by you" in html
 
 

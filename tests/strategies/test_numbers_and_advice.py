@@ -87,7 +87,7 @@ def test_unreadable_or_ambiguous_amount_is_refused_beside_its_field(
     data = form_data(conn, margin_limit=text, **with_local_decimals)
     response = alice_client.post(reverse("strategies:new"), data)
     html = response.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 422
     field = re.search(
         r'<div class="field has-error">\s*<label for="id_margin_limit".*?</div>', html, re.S
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import pytest
 import responses
@@ -70,3 +71,43 @@ def reset_language():
     from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
+
+
+# How to run what was skipped, by a phrase of the skip reason (see the README's "Tests").
+SKIP_HINTS = {
+    "PostgreSQL": "export DATABASE_URL=postgres://postgres@127.0.0.1:5432/backfuture "
+    "REDIS_URL=redis://127.0.0.1:6379/0 (local servers; scripts/dev test as usual)",
+    "Redis": "export REDIS_URL=redis://127.0.0.1:6379/0",
+    "Chromium": "apt-get install chromium (Debian's; PLAYWRIGHT_CHROMIUM_EXECUTABLE if elsewhere)",
+    "gettext": "apt-get install gettext",
+    ".venv": "run the suite through scripts/dev test",
+}
+
+
+def skip_groups(reports) -> list[tuple[str, int, str | None]]:
+    """Skipped tests grouped by reason, largest group first, each with how to run it."""
+    counts: Counter[str] = Counter()
+    for report in reports:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        counts[reason.removeprefix("Skipped: ")] += 1
+    return [
+        (reason, count, next((hint for key, hint in SKIP_HINTS.items() if key in reason), None))
+        for reason, count in counts.most_common()
+    ]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say at the end which groups of tests did not run, and why: a skip is easy to miss."""
+    groups = skip_groups(terminalreporter.stats.get("skipped", []))
+    if not groups:
+        return
+    terminalreporter.section("skipped groups")
+    for reason, count, hint in groups:
+        terminalreporter.write_line(f"{count:4d} skipped: {reason}")
+        if hint:
+            terminalreporter.write_line(f"      to run them: {hint}")
+    if not services_required():
+        terminalreporter.write_line(
+            "BACKFUTURE_REQUIRE_SERVICES=1 turns these skips into failures (CI sets it)."
+        )

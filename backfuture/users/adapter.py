@@ -6,6 +6,14 @@ from urllib.parse import urlsplit
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+# Our words for allauth's ways to confirm it is you (its own say "sign-in", and "du" in German).
+REAUTHENTICATION_DESCRIPTIONS = {
+    "reauthenticate": _("Use your password"),
+    "reauthenticate_by_code": _("Email me a code"),
+    "mfa_reauthenticate": _("Use your authenticator app or a recovery code"),
+}
 
 
 @dataclass(frozen=True)
@@ -35,3 +43,11 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         super().send_mail(template_prefix, email, {**context, "current_site": current_site()})
+
+    def get_reauthentication_methods(self, user) -> list[dict]:
+        methods = super().get_reauthentication_methods(user)
+        for method in methods:
+            method["description"] = REAUTHENTICATION_DESCRIPTIONS.get(
+                method["id"], method["description"]
+            )
+        return methods

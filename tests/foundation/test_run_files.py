@@ -56,9 +56,7 @@ def test_the_filesystem_broker_keeps_its_control_folder_under_var(tmp_path):
     [".venv/", "var/", "backfuture.egg-info/", "test-results/e2e/x.png", "control/", ".env"],
 )
 def test_what_a_run_writes_is_ignored_by_git(path):
-    result = subprocess.run(
-        ["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT, timeout=60
-    )
+    result = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT, timeout=60)
     assert result.returncode == 0, f"{path} is not git-ignored"
 
 
@@ -71,6 +69,4 @@ def test_account_emails_name_the_product_not_the_host(client, alice, settings):
     assert message.subject.startswith("[BackFuture] ")
     assert "BackFuture" in message.body
     assert "app.example.com" in message.body
-    assert "testserver" not in message.subject + message.body.replace(
-        "http://testserver/", ""
-    )
+    assert "testserver" not in message.subject + message.body.replace("http://testserver/", "")

@@ -76,8 +76,8 @@ def reset_language():
 # How to run what was skipped, by a phrase of the skip reason (see the README's "Tests").
 SKIP_HINTS = {
     "PostgreSQL": "export DATABASE_URL=postgres://postgres@127.0.0.1:5432/backfuture "
-    "REDIS_URL=redis://127.0.0.1:6379/0 (local servers; scripts/dev test as usual)",
-    "Redis": "export REDIS_URL=redis://127.0.0.1:6379/0",
+    "REDIS_URL=redis://127.0.0.1:6379/1 (the local servers; see the README's Tests)",
+    "Redis": "export REDIS_URL=redis://127.0.0.1:6379/1",
     "Chromium": "apt-get install chromium (Debian's; PLAYWRIGHT_CHROMIUM_EXECUTABLE if elsewhere)",
     "gettext": "apt-get install gettext",
     ".venv": "run the suite through scripts/dev test",
@@ -109,5 +109,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             terminalreporter.write_line(f"      to run them: {hint}")
     if not services_required():
         terminalreporter.write_line(
-            "BACKFUTURE_REQUIRE_SERVICES=1 turns these skips into failures (CI sets it)."
+            "CI sets BACKFUTURE_REQUIRE_SERVICES=1: a missing PostgreSQL, Redis or Chromium "
+            "fails there instead of skipping."
         )

@@ -92,7 +92,8 @@ def wait_for(condition, timeout: float) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
-def test_sigterm_stops_every_child_and_frees_the_port(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_stops_every_child_and_frees_the_port(tmp_path, stop_signal):
     port = free_port()
     log = tmp_path / "devserver.log"
     with log.open("w") as output:
@@ -113,7 +114,7 @@ def test_sigterm_stops_every_child_and_frees_the_port(tmp_path):
         assert wait_for(lambda: len(descendants(server.pid)) >= 3, START_TIMEOUT), log.read_text()
         children = descendants(server.pid)
 
-        server.send_signal(signal.SIGTERM)
+        server.send_signal(stop_signal)
         assert server.wait(timeout=60) == 0, log.read_text()
     finally:
         if server.poll() is None:

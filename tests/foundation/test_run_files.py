@@ -53,7 +53,15 @@ def test_the_filesystem_broker_keeps_its_control_folder_under_var(tmp_path):
 )
 @pytest.mark.parametrize(
     "path",
-    [".venv/", "var/", "backfuture.egg-info/", "test-results/e2e/x.png", "control/", ".env"],
+    [
+        ".venv/",
+        "var/",
+        "backfuture.egg-info/",
+        "test-results/e2e/x.png",
+        "control/",
+        ".env",
+        ".hypothesis/",
+    ],
 )
 def test_what_a_run_writes_is_ignored_by_git(path):
     result = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT, timeout=60)

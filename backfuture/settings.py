@@ -314,7 +314,8 @@ if not DEBUG:
 # --- Celery --------------------------------------------------------------------------------
 # With no REDIS_URL the broker is kombu's filesystem transport under var/, so the web process
 # and a worker on the same machine talk without any server.
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# "localhost" only silences kombu's "No hostname was supplied" warning; the transport ignores it.
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost/"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {}
     if REDIS_URL
@@ -323,16 +324,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
         "store_processed": False,
+        # kombu's default is ./control, relative to the working directory (the checkout).
+        "control_folder": str(VAR_DIR / "broker-control"),
     }
 )
+_BROKER_FOLDERS = ("broker", "broker-processed", "broker-control")
 if not REDIS_URL or DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default keeps its database and broker queue here.
-    for folder in (VAR_DIR, VAR_DIR / "broker", VAR_DIR / "broker-processed"):
+    for folder in (VAR_DIR, *(VAR_DIR / name for name in _BROKER_FOLDERS)):
         folder.mkdir(parents=True, exist_ok=True)
 # Tests mostly wait on exchanges; 8 processes reach the re-check rates the exchanges allow
 # (docs/performance.md, fleet benchmark) at about 200 MB each.
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=8)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# In development the console email backend may print from the worker: show the mail as it is,
+# not as one WARNING log line per line of text.
+CELERY_WORKER_REDIRECT_STDOUTS = not DEBUG
 
 # --- Exchanges -----------------------------------------------------------------------------
 # Base URLs per exchange API, e.g. "mexc=https://api.mexc.com,kucoin=https://api.kucoin.com";
@@ -383,6 +390,8 @@ CONNECTION_RATE_LIMIT_SCALE = {
 }
 # The public address of the site, for links in emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The product's name in emails (subject prefix, greeting, signature) instead of the host name.
+SITE_NAME = env.str("SITE_NAME", default="BackFuture")
 
 CELERY_BEAT_SCHEDULE = {
     "schedule-rechecks": {

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import types
+from collections import Counter
 
 import pytest
 import responses
@@ -142,3 +143,44 @@ def verify_email(user) -> None:
     EmailAddress.objects.update_or_create(
         user=user, email=user.email, defaults={"verified": True, "primary": True}
     )
+
+
+# How to run what was skipped, by a phrase of the skip reason (see the README's "Tests").
+SKIP_HINTS = {
+    "PostgreSQL": "export DATABASE_URL=postgres://postgres@127.0.0.1:5432/backfuture "
+    "REDIS_URL=redis://127.0.0.1:6379/1 (the local servers; see the README's Tests)",
+    "Redis": "export REDIS_URL=redis://127.0.0.1:6379/1",
+    "Chromium": "apt-get install chromium (Debian's; PLAYWRIGHT_CHROMIUM_EXECUTABLE if elsewhere)",
+    "gettext": "apt-get install gettext",
+    ".venv": "run the suite through scripts/dev test",
+}
+
+
+def skip_groups(reports) -> list[tuple[str, int, str | None]]:
+    """Skipped tests grouped by reason, largest group first, each with how to run it."""
+    counts: Counter[str] = Counter()
+    for report in reports:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        counts[reason.removeprefix("Skipped: ")] += 1
+    return [
+        (reason, count, next((hint for key, hint in SKIP_HINTS.items() if key in reason), None))
+        for reason, count in counts.most_common()
+    ]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say at the end which groups of tests did not run, and why: a skip is easy to miss."""
+    groups = skip_groups(terminalreporter.stats.get("skipped", []))
+    if not groups:
+        return
+    terminalreporter.section("skipped groups")
+    for reason, count, hint in groups:
+        terminalreporter.write_line(f"{count:4d} skipped: {reason}")
+        if hint:
+            terminalreporter.write_line(f"      to run them: {hint}")
+    if not services_required():
+        terminalreporter.write_line(
+            "CI sets BACKFUTURE_REQUIRE_SERVICES=1: a missing PostgreSQL, Redis or Chromium "
+            "fails there instead of skipping."
+        )

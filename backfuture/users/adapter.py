@@ -2,15 +2,41 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
-from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from backfuture.mail import mail_send_message
+
+# Our words for allauth's ways to confirm it is you (its own say "sign-in", and "du" in German).
+REAUTHENTICATION_DESCRIPTIONS = {
+    "reauthenticate": _("Use your password"),
+    "reauthenticate_by_code": _("Email me a code"),
+    "mfa_reauthenticate": _("Use your authenticator app or a recovery code"),
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    """What allauth's emails call `current_site`.
+
+    Without django.contrib.sites allauth names the site after the request's host
+    ("127.0.0.1:8000"); our emails say the product's name and the public address instead.
+    """
+
+    name: str
+    domain: str
+
+
+def current_site() -> Site:
+    return Site(name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +80,21 @@ class AccountAdapter(DefaultAccountAdapter):
         # allauth's rate limits key on this (allauth/core/internal/ratelimit.py).
         return client_ip(request) or super().get_client_ip(request)
 
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{settings.SITE_NAME}] {subject}"
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        # As allauth's, but queued for a worker instead of sent inside the request.
+        # As allauth's, but queued for a worker instead of sent inside the request, and naming
+        # the product rather than the request's host.
         request = allauth_context.request
-        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx = {"request": request, "email": email, "current_site": current_site()}
         ctx.update(context)
         mail_send_message(message=self.render_mail(template_prefix, email, ctx))
+
+    def get_reauthentication_methods(self, user) -> list[dict]:
+        methods = super().get_reauthentication_methods(user)
+        for method in methods:
+            method["description"] = REAUTHENTICATION_DESCRIPTIONS.get(
+                method["id"], method["description"]
+            )
+        return methods

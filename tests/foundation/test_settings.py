@@ -87,7 +87,7 @@ def test_embedded_default_uses_sqlite_and_filesystem_broker(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://localhost/"]
 
 
 def test_production_uses_postgres_and_redis_from_env():

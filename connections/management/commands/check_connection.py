@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -26,12 +28,18 @@ class Command(BaseCommand):
             connection = Connection.objects.get(pk=connection_id)
         except Connection.DoesNotExist:
             raise CommandError(f"No connection with id {connection_id}.") from None
+        # With --json, stdout carries the JSON alone: whatever else the test prints on the way
+        # (the development console email backend writes the failure email to sys.stdout) goes
+        # to stderr. self.stdout was bound to the real stdout when the command was created.
+        quiet = contextlib.redirect_stdout(sys.stderr) if json else contextlib.nullcontext()
         try:
-            if sync:
-                check = self._sync_check(connection)
-            else:
-                check = services.connection_request_check(
-                    connection=connection, trigger=CheckTrigger.COMMAND
+            with quiet:
+                check = (
+                    self._sync_check(connection)
+                    if sync
+                    else services.connection_request_check(
+                        connection=connection, trigger=CheckTrigger.COMMAND
+                    )
                 )
         except services.CheckNotStarted as refused:
             raise CommandError(f"Test not started: {refused.reason}.") from None

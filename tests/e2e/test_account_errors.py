@@ -1,0 +1,81 @@
+"""Account pages in a real browser, production mode: log in, sign up and password reset with
+invalid values show their errors, styled, in English and German (issue 19, point 11)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import translation
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import new_page, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+LOCALES = {"en": "en-US", "de": "de-DE"}
+HEADINGS = {"en": "Log in", "de": "Anmelden"}
+
+
+def said(language: str, msgid: str) -> str:
+    """What the server says for `msgid` in `language`, from the same catalogues."""
+    with translation.override(language):
+        return translation.gettext(msgid)
+
+
+def summary(page):
+    box = page.locator("main .error-summary")
+    expect(box).to_be_visible()
+    return box
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_account_forms_show_their_errors(app, browser, alice, language):
+    page = new_page(browser, locale=LOCALES[language])
+    try:
+        # Log in with a wrong password: one message on top, the email stays filled in.
+        page.goto(f"{app.url}/accounts/login/")
+        expect(page.locator("header.site-header")).to_be_visible()
+        expect(page.locator("main h1")).to_have_text(said(language, "Log in"))
+        expect(page.get_by_text("Sign In")).to_have_count(0)
+        page.fill("input[name=login]", alice.email)
+        page.fill("input[name=password]", "not the password")
+        page.click("main form.auth-form button[type=submit]")
+        expect(summary(page)).to_contain_text(
+            said(language, "The email address and/or password you specified are not correct.")
+        )
+        expect(page.locator("input[name=login]")).to_have_value(alice.email)
+        screenshot(page, f"account-login-error-{language}")
+
+        # Sign up with an invalid email and two different passwords: each error by its field.
+        page.goto(f"{app.url}/accounts/signup/")
+        page.fill("input[name=email]", "not-an-email")
+        page.fill("input[name=password1]", PASSWORD)
+        page.fill("input[name=password2]", PASSWORD + " but different")
+        page.click("main form.auth-form button[type=submit]")
+        invalid_email = said(language, "Enter a valid email address.")
+        expect(summary(page)).to_contain_text(invalid_email)
+        email_field = page.locator(".field.has-error", has=page.locator("input[name=email]"))
+        expect(email_field.locator(".errorlist")).to_have_text(invalid_email)
+        expect(page.locator("main")).to_contain_text(
+            said(language, "You must type the same password each time.")
+        )
+        screenshot(page, f"account-signup-errors-{language}")
+
+        # Password reset with something that is not an email address.
+        page.goto(f"{app.url}/accounts/password/reset/")
+        page.fill("input[name=email]", "nobody")
+        page.click("main form.auth-form button[type=submit]")
+        expect(summary(page)).to_contain_text(invalid_email)
+        expect(page.locator("input[name=email]")).to_have_value("nobody")
+        screenshot(page, f"account-reset-error-{language}")
+
+        # A valid request lands on the styled "check your email" page.
+        page.fill("input[name=email]", alice.email)
+        page.click("main form.auth-form button[type=submit]")
+        expect(page).to_have_url(re.compile(r"/accounts/password/reset/done/$"))
+        expect(page.locator("main h1")).to_have_text(said(language, "Check your email"))
+        screenshot(page, f"account-reset-sent-{language}")
+    finally:
+        page.context.close()

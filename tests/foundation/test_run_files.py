@@ -69,7 +69,7 @@ def test_what_a_run_writes_is_ignored_by_git(path):
 
 
 @pytest.mark.django_db
-def test_account_emails_name_the_product_not_the_host(client, alice, settings):
+def test_account_emails_name_the_product_not_the_host(client, alice, settings, mail_at_once):
     settings.SITE_URL = "https://app.example.com"
     client.post("/accounts/password/reset/", {"email": alice.email})
     assert len(mail.outbox) == 1

@@ -265,10 +265,14 @@ def test_static_files_and_anonymous_pages_stay_cacheable(alice_client):
 # --- The demo login that `scripts/dev run` prints still logs in -----------------------------
 
 
-def test_devserver_demo_login_works_with_mandatory_verification(client, django_user_model):
+def test_devserver_demo_login_works_with_mandatory_verification(
+    client, django_user_model, settings, tmp_path
+):
     from backfuture.users.management.commands.devserver import DEMO_EMAIL, Command
 
-    password = Command()._reset_demo_user()
+    settings.VAR_DIR = tmp_path  # where the demo password is kept
+
+    password = Command()._demo_user()
     response = client.post(reverse("account_login"), {"login": DEMO_EMAIL, "password": password})
     assert response["Location"] == reverse("home")
     user = django_user_model.objects.get(email=DEMO_EMAIL)

@@ -1,4 +1,5 @@
-"""Account pages in a real browser, production mode: log in, sign up and password reset with
+"""Account pages in a real browser, production mode: log in, sign up, password reset, password
+change and two-factor setup with
 invalid values show their errors, styled, in English and German (issue 19, point 11)."""
 
 from __future__ import annotations
@@ -77,5 +78,54 @@ def test_account_forms_show_their_errors(app, browser, alice, language):
         expect(page).to_have_url(re.compile(r"/accounts/password/reset/done/$"))
         expect(page.locator("main h1")).to_have_text(said(language, "Check your email"))
         screenshot(page, f"account-reset-sent-{language}")
+    finally:
+        page.context.close()
+
+
+def log_in(page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form.auth-form button[type=submit]")
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+
+
+def confirm_password_if_asked(page) -> None:
+    """allauth asks for the password again before security settings change."""
+    if "/reauthenticate/" in page.url:
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form.auth-form button[type=submit]")
+        expect(page).not_to_have_url(re.compile(r"/reauthenticate/"))
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_signed_in_account_forms_show_their_errors(app, browser, alice, language):
+    """Changing the password with a wrong current one, and turning on two-factor login with a
+    wrong code: each error shows beside its field, in the person's language."""
+    page = new_page(browser, locale=LOCALES[language])
+    try:
+        log_in(page, app.url, alice.email)
+
+        page.goto(f"{app.url}/accounts/password/change/")
+        page.fill("input[name=oldpassword]", "not my current password")
+        page.fill("input[name=password1]", "a brand new passphrase 2026")
+        page.fill("input[name=password2]", "a brand new passphrase 2026")
+        page.click("main form.auth-form button[type=submit]")
+        wrong = said(language, "Please type your current password.")
+        expect(summary(page)).to_contain_text(wrong)
+        old_field = page.locator(".field.has-error", has=page.locator("input[name=oldpassword]"))
+        expect(old_field.locator(".errorlist")).to_have_text(wrong)
+        screenshot(page, f"account-password-change-error-{language}")
+
+        page.goto(f"{app.url}/accounts/2fa/totp/activate/")
+        confirm_password_if_asked(page)
+        expect(page).to_have_url(re.compile(r"/accounts/2fa/totp/activate/"))
+        page.fill("input[name=code]", "000000")
+        page.click("main form.auth-form button[type=submit]")
+        incorrect = said(language, "Incorrect code.")
+        expect(summary(page)).to_contain_text(incorrect)
+        code_field = page.locator(".field.has-error", has=page.locator("input[name=code]"))
+        expect(code_field.locator(".errorlist")).to_have_text(incorrect)
+        screenshot(page, f"account-totp-code-error-{language}")
     finally:
         page.context.close()

@@ -1,6 +1,6 @@
 """Account pages in a real browser, production mode: log in, sign up, password reset, password
-change and two-factor setup with
-invalid values show their errors, styled, in English and German (issue 19, point 11)."""
+change and two-factor setup with invalid values show their errors, styled, in English and
+German (issue 19, point 11)."""
 
 from __future__ import annotations
 

@@ -73,8 +73,8 @@ def test_german_thousands_are_read_as_thousands(alice, alice_client, conn):
     [
         ("en", "abc", "Enter a number, written like 1,234.5."),
         ("en", "1,5", "Enter a number, written like 1,234.5."),
-        ("de", "1.5", "Enter a number, written like 1.234,5."),
-        ("fr", "1.000", "could mean two different numbers"),
+        ("de", "1.5", "Geben Sie eine Zahl ein, geschrieben wie 1.234,5."),
+        ("fr", "1.000", "peut désigner deux nombres différents"),
     ],
 )
 def test_unreadable_or_ambiguous_amount_is_refused_beside_its_field(

@@ -23,6 +23,7 @@ PHRASES = {
         "ip": "IP nicht zugelassen",
         "gate": "Voraussetzungen für die Aktivierung",
         "nav": "Verbindungen",
+        "online": "Online",
     },
     "fr": {
         "locale": "fr-FR",
@@ -35,6 +36,7 @@ PHRASES = {
         "ip": "IP non autorisée",
         "gate": "Conditions d'activation",
         "nav": "Connexions",
+        "online": "En ligne",
     },
 }
 
@@ -60,7 +62,7 @@ def test_the_flow_reads_in_the_users_language(app, browser, simulator, language)
         expect(button).to_have_text(words["test"])
         button.click()
         badge = page.locator("#connection-body .status .badge").first
-        expect(badge).to_have_text("Online", timeout=45_000)  # a product term, never translated
+        expect(badge).to_have_text(words["online"], timeout=45_000)
         checklist = page.locator("#connection-body ul.checklist")
         expect(checklist).to_contain_text(f"{words['withdrawal_row']}")
         expect(checklist).to_contain_text(words["disabled"])

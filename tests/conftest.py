@@ -136,6 +136,26 @@ def enable_totp(user) -> str:
     return secret
 
 
+def passed_two_factor(client, user) -> None:
+    """Record in `client`'s session that it passed the TOTP step, as allauth does after a code.
+
+    Owning TOTP is not enough for the admin: the session must have passed it
+    (StaffTwoFactorMiddleware). Tests that `force_login` a staff member use this after it."""
+    import time
+
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+
+    session = client.session
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "mfa", "at": time.time(), "type": "totp"}
+    ]
+    session.save()
+
+
 def verify_email(user) -> None:
     """Mark the account's address verified, as after clicking the confirmation link."""
     from allauth.account.models import EmailAddress

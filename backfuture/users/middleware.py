@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from urllib.parse import quote
+
+from allauth.account.internal.flows.login import (
+    get_authentication_records,
+    record_authentication,
+)
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
@@ -94,7 +101,10 @@ class StaffTwoFactorMiddleware:
     """No admin page opens for staff or superusers without TOTP (issue 14, finding 1).
 
     A staff member without it is sent to allauth's setup page; once it is on, the page after
-    the setup (the recovery codes) offers a link back to where they were going.
+    the setup (the recovery codes) offers a link back to where they were going. Owning TOTP is
+    not enough: this session must have passed it (allauth's authentication records), so a
+    session that logged in with the password alone (before TOTP was set up, or through the old
+    admin login) is sent to confirm a code first.
     """
 
     def __init__(self, get_response):
@@ -114,6 +124,12 @@ class StaffTwoFactorMiddleware:
                 ),
             )
             return _redirect(request, reverse("mfa_activate_totp"))
+        if is_staff and self._is_guarded(request.path) and not self._passed_totp(request):
+            return _redirect(
+                request,
+                f"{reverse('mfa_reauthenticate')}?{REDIRECT_FIELD_NAME}="
+                f"{quote(request.get_full_path())}",
+            )
         response = self.get_response(request)
         if is_staff and STAFF_NEXT_SESSION_KEY in request.session:
             self._offer_way_back(request, response)
@@ -131,6 +147,11 @@ class StaffTwoFactorMiddleware:
     def _has_totp(user) -> bool:
         return is_mfa_enabled(user, [Authenticator.Type.TOTP])
 
+    @staticmethod
+    def _passed_totp(request: HttpRequest) -> bool:
+        records = get_authentication_records(request, request.user)
+        return any(record.get("method") == "mfa" for record in records)
+
     def _offer_way_back(self, request: HttpRequest, response: HttpResponse) -> None:
         activated = (
             request.method == "POST"
@@ -141,6 +162,8 @@ class StaffTwoFactorMiddleware:
         )
         if not activated:
             return
+        # Activating took a valid code from the new authenticator: this session has passed it.
+        record_authentication(request, request.user, "mfa", type=Authenticator.Type.TOTP)
         next_url = request.session.pop(STAFF_NEXT_SESSION_KEY)
         if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
             next_url = reverse("admin:index")

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from backfuture.admin_lookups import ShownLookupsOnlyMixin
 from connections import services
+from tests.conftest import passed_two_factor
 from tests.connections.factories import make_connection
 from tests.strategies.factories import stored_strategy
 
@@ -32,6 +33,7 @@ def superuser_client(client, django_user_model):
     root = django_user_model.objects.create_superuser(email="root@example.com", password="x")
     TOTP.activate(root, generate_totp_secret())
     client.force_login(root)
+    passed_two_factor(client, root)
     return client
 
 

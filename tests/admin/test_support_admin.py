@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from connections import services
 from connections.models import AuditEvent, ConnectionCheck
-from tests.conftest import enable_totp
+from tests.conftest import enable_totp, passed_two_factor
 from tests.connections.factories import MEXC_SECRET, make_connection
 from tests.strategies.factories import stored_strategy
 
@@ -33,6 +33,7 @@ def support_client(client, support):
     support.save(update_fields=["must_change_password"])
     enable_totp(support)
     client.force_login(support)
+    passed_two_factor(client, support)
     return client
 
 

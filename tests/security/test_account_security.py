@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import PASSWORD, enable_totp
+from tests.conftest import PASSWORD, enable_totp, passed_two_factor
 from tests.security.test_admin_login import activate_totp
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_at_once")]
@@ -112,6 +112,7 @@ def test_the_database_refuses_an_email_with_capitals(django_user_model, alice):
 
 def test_admin_form_normalises_the_email(admin_client, admin_user, alice, django_user_model):
     enable_totp(admin_user)
+    passed_two_factor(admin_client, admin_user)
     response = admin_client.post(
         reverse("admin:users_user_add"),
         {"email": "ALICE@example.com", "password1": PASSWORD, "password2": PASSWORD},
@@ -248,6 +249,7 @@ def test_every_page_for_a_logged_in_user_says_no_store(alice_client, alice):
 def test_admin_pages_say_no_store(client, admin_user):
     enable_totp(admin_user)
     client.force_login(admin_user)
+    passed_two_factor(client, admin_user)
     for url in ("/admin/", reverse("admin:users_user_changelist")):
         response = client.get(url)
         assert response.status_code == 200

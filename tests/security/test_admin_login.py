@@ -106,6 +106,26 @@ def test_admin_login_with_totp_goes_through_allauth(client, staff, totp_clock):
     assert client.get(ADMIN_PAGE).status_code == 200
 
 
+def test_a_session_that_never_passed_totp_must_pass_it_before_the_admin(client, staff, totp_clock):
+    """Owning TOTP is not enough: a session that logged in with the password alone (before
+    TOTP was set up elsewhere, or through the old admin login) confirms a code first."""
+    secret = enable_totp(staff)
+    client.force_login(staff)  # Django's plain login, as the old /admin/login/ did
+    response = client.get(ADMIN_PAGE)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_reauthenticate") + "?next=" + quote(ADMIN_PAGE)
+    wrong = client.post(
+        reverse("mfa_reauthenticate"), {"code": totp_code(secret, step=5), "next": ADMIN_PAGE}
+    )
+    assert wrong.status_code == 200
+    assert client.get(ADMIN_PAGE).status_code == 302
+    done = client.post(
+        reverse("mfa_reauthenticate"), {"code": totp_code(secret), "next": ADMIN_PAGE}
+    )
+    assert done["Location"] == ADMIN_PAGE
+    assert client.get(ADMIN_PAGE).status_code == 200
+
+
 def test_staff_without_totp_is_sent_to_set_it_up_then_continues(client, staff, totp_clock):
     allauth_login(client, staff.email, next_url=ADMIN_PAGE)
     assert logged_in(client)

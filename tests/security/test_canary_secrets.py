@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from connections.models import Connection
-from tests.conftest import enable_totp
+from tests.conftest import enable_totp, passed_two_factor
 from tests.integration.conftest import wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -162,6 +162,7 @@ def test_canaries_never_leak(celery_worker, simulator, alice, admin_user, settin
         staff = RecordingClient(responses)
         enable_totp(admin_user)  # the admin opens only with two-factor authentication
         staff.force_login(admin_user)
+        passed_two_factor(staff, admin_user)
         for url in (
             reverse("admin:connections_connection_changelist"),
             reverse("admin:connections_connection_change", args=[conn.pk]),

@@ -29,7 +29,7 @@ from django.urls import reverse
 
 from backfuture.fields import DecryptionError
 from backfuture.users import mfa
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, passed_two_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +144,7 @@ def test_admin_shows_no_two_factor_secret(client, django_user_model, alice):
     root = django_user_model.objects.create_superuser(email="root@example.com", password="x")
     TOTP.activate(root, generate_totp_secret())
     client.force_login(root)
+    passed_two_factor(client, root)
     for url in (
         reverse("admin:mfa_authenticator_changelist"),
         reverse("admin:mfa_authenticator_change", args=[totp.pk]),

@@ -60,7 +60,9 @@ def unseal(key: str, stored: str | bytes) -> Any:
     if not stored.startswith(_PREFIX):
         return _refuse(key, "not signed")
     mac, _, payload = stored[len(_PREFIX) :].partition(":")
-    if not hmac.compare_digest(mac, _mac(key, payload)):
+    # Bytes, not str: compare_digest raises on a str with non-ASCII characters, and a planted
+    # value must be a miss, never an error.
+    if not hmac.compare_digest(mac.encode(), _mac(key, payload).encode()):
         return _refuse(key, "bad signature")
     try:
         return json.loads(payload)

@@ -28,6 +28,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-8f3b2c1d"  # noqa: S105
 _DEV_FIELD_KEY = "YmFja2Z1dHVyZS1kZXYtb25seS1uZXZlci1pbi1wcmQ="  # public: development only
 _DEV_FINGERPRINT_KEY = "dev-only-fingerprint-key-never-use-in-production"  # public: dev only
+_DEV_CACHE_SIGNING_KEY = "dev-only-cache-signing-key"  # public: development only
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
@@ -45,7 +46,7 @@ if DEBUG:
     SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
     FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [_DEV_FIELD_KEY]
     FINGERPRINT_KEYS = FINGERPRINT_KEYS or [_DEV_FINGERPRINT_KEY]
-    CACHE_SIGNING_KEY = CACHE_SIGNING_KEY or "dev-only-cache-signing-key"
+    CACHE_SIGNING_KEY = CACHE_SIGNING_KEY or _DEV_CACHE_SIGNING_KEY
 else:
     missing = [
         name
@@ -77,6 +78,17 @@ else:
         )
     if CACHE_SIGNING_KEY == SECRET_KEY:
         raise ImproperlyConfigured("CACHE_SIGNING_KEY must not be DJANGO_SECRET_KEY.")
+    # With a known key, whoever can write to Redis could sign values again (cached markup).
+    if CACHE_SIGNING_KEY == _DEV_CACHE_SIGNING_KEY:
+        raise ImproperlyConfigured("CACHE_SIGNING_KEY is the public development key.")
+    if CACHE_SIGNING_KEY in {*FIELD_ENCRYPTION_KEYS, *FINGERPRINT_KEYS}:
+        raise ImproperlyConfigured(
+            "CACHE_SIGNING_KEY must not reuse an encryption or fingerprint key."
+        )
+    if len(CACHE_SIGNING_KEY) < 32:
+        raise ImproperlyConfigured(
+            "CACHE_SIGNING_KEY must be at least 32 random characters (see .env.example)."
+        )
 
 # A malformed key list fails here, at startup, not at the first encrypted read.
 for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):

@@ -170,7 +170,16 @@ def test_the_production_checks_stay_quiet_in_development(settings):
     assert check_redis_password() == [] and check_trusted_proxy_count() == []
 
 
-def test_production_refuses_the_secret_key_as_cache_signing_key():
-    env = {**PRODUCTION_ENV, "CACHE_SIGNING_KEY": PRODUCTION_ENV["DJANGO_SECRET_KEY"]}
+@pytest.mark.parametrize(
+    "key",
+    [
+        PRODUCTION_ENV["DJANGO_SECRET_KEY"],
+        "dev-only-cache-signing-key",  # public, in settings.py
+        PRODUCTION_ENV["FINGERPRINT_KEYS"],
+        "short-cache-key",
+    ],
+)
+def test_production_refuses_a_weak_or_reused_cache_signing_key(key):
+    env = {**PRODUCTION_ENV, "CACHE_SIGNING_KEY": key}
     result = run_manage("check", env=env)
     assert result.returncode != 0 and "CACHE_SIGNING_KEY" in result.stderr

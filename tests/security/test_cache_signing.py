@@ -48,6 +48,14 @@ def plant(backend: SignedRedisCache, key: str, raw: bytes) -> None:
     backend._cache.get_client(write=True).set(backend.make_key(key), raw)
 
 
+@pytest.mark.parametrize("mac", ["é" * 64, "\u0000", "0" * 63 + "é"])
+def test_a_non_ascii_signature_is_a_miss_not_an_error(redis_cache, mac):
+    # hmac.compare_digest raises TypeError on a str with non-ASCII characters.
+    plant(redis_cache, "throttle:v1:mexc", f'v1:{mac}:{{"x": 1}}'.encode())
+    assert cache.get("throttle:v1:mexc") is None
+    assert throttle.acquire("mexc", recheck=False, max_wait=None) == 0.0
+
+
 def test_a_pickle_under_a_throttle_key_runs_nothing_and_is_a_miss(redis_cache, tmp_path, caplog):
     marker = tmp_path / "pwned"
     plant(redis_cache, "throttle:v1:mexc", pickle.dumps(Planted(marker)))

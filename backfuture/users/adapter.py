@@ -63,11 +63,24 @@ def client_ip(request: HttpRequest) -> str:
     # Fewer entries than proxies: the request entered behind the outer ones, and every entry
     # is still one our proxies wrote.
     candidate = hops[-count] if len(hops) >= count else hops[0]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
+    address = _address(candidate)
+    if address is None:
         logger.warning("X-Forwarded-For entry is not an address; using REMOTE_ADDR")
         return remote
+    return address
+
+
+def _address(entry: str) -> str | None:
+    """An address from a forwarded entry, which some load balancers write with a port
+    (`203.0.113.7:5678`, `[2001:db8::1]:443`); None when it is none."""
+    if entry.startswith("[") and "]" in entry:
+        entry = entry[1 : entry.index("]")]
+    elif entry.count(":") == 1:  # IPv4 with a port; a bare IPv6 address has several colons
+        entry = entry.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(entry))
+    except ValueError:
+        return None
 
 
 class AccountAdapter(DefaultAccountAdapter):

@@ -73,6 +73,10 @@ def test_a_forged_leftmost_forwarded_for_entry_does_not_evade_the_limit(settings
         (2, "198.51.100.7", "198.51.100.7"),  # entered behind the outer proxy
         (1, "not-an-address", PROXY),
         (1, "2001:db8::1", "2001:db8::1"),
+        # Some load balancers add the client's port: still one address per client.
+        (1, "198.51.100.7:5678", "198.51.100.7"),
+        (1, "[2001:db8::1]:443", "2001:db8::1"),
+        (1, "[not-an-address]:443", PROXY),
     ],
 )
 def test_client_ip_takes_the_entry_of_the_outermost_trusted_proxy(

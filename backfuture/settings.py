@@ -235,6 +235,11 @@ MFA_TOTP_ISSUER = "BackFuture"
 MFA_ADAPTER = "backfuture.users.mfa.MFAAdapter"
 # Staff may not switch TOTP off while they are staff (the admin requires it).
 MFA_FORMS = {"deactivate_totp": "backfuture.users.forms.DeactivateTOTPForm"}
+# A new password must differ from the current one (a support user's one-time password).
+ACCOUNT_FORMS = {
+    "change_password": "backfuture.users.forms.ChangePasswordForm",
+    "reset_password_from_key": "backfuture.users.forms.ResetPasswordKeyForm",
+}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"

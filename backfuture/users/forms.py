@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
+from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKeyForm
 from allauth.mfa.totp.forms import DeactivateTOTPForm as AllauthDeactivateTOTPForm
 from django import forms
 from django.conf import settings
@@ -30,3 +32,28 @@ class DeactivateTOTPForm(AllauthDeactivateTOTPForm):
                 code="staff_requires_totp",
             )
         return super().clean()
+
+
+class NewPasswordMixin:
+    """A new password must differ from the current one.
+
+    Otherwise a support user's forced change (their one-time password, printed on an operator's
+    terminal) could "change" it to itself and keep it for good (issue 14, found in review).
+    """
+
+    def clean_password1(self):
+        password = self.cleaned_data.get("password1", "")
+        if self.user is not None and password and self.user.check_password(password):
+            raise forms.ValidationError(
+                _("Choose a new password, different from your current one."),
+                code="password_unchanged",
+            )
+        return password
+
+
+class ChangePasswordForm(NewPasswordMixin, AllauthChangePasswordForm):
+    pass
+
+
+class ResetPasswordKeyForm(NewPasswordMixin, AllauthResetPasswordKeyForm):
+    pass

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import PASSWORD, enable_totp, passed_two_factor
+from tests.conftest import PASSWORD, enable_totp, passed_two_factor, verify_email
 from tests.security.test_admin_login import activate_totp
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_at_once")]
@@ -280,3 +280,45 @@ def test_devserver_demo_login_works_with_mandatory_verification(
     user = django_user_model.objects.get(email=DEMO_EMAIL)
     assert client.session["_auth_user_id"] == str(user.pk)
     assert not mail.outbox  # no verification mail: the demo address is confirmed
+
+
+def test_a_forced_change_cannot_keep_the_one_time_password(client, django_user_model):
+    """Found in review: changing the one-time password to itself cleared the flag and kept
+    the password an operator's terminal had printed."""
+    user = django_user_model.objects.create_user(email="help@example.com", password=PASSWORD)
+    user.must_change_password = True
+    user.save(update_fields=["must_change_password"])
+    verify_email(user)
+    client.force_login(user)
+    response = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 200
+    assert "Choose a new password, different from your current one." in response.content.decode()
+    user.refresh_from_db()
+    assert user.must_change_password and user.check_password(PASSWORD)
+    # A real change clears it.
+    client.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    user.refresh_from_db()
+    assert not user.must_change_password and user.check_password(NEW_PASSWORD)
+
+
+def test_a_reset_cannot_set_the_same_password_again(client, alice):
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    url = reverse(
+        "account_reset_password_from_key",
+        kwargs={
+            "uidb36": user_pk_to_url_str(alice),
+            "key": default_token_generator.make_token(alice),
+        },
+    )
+    form_url = client.get(url)["Location"]  # allauth moves the key into the session
+    response = client.post(form_url, {"password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 200
+    assert "different from your current one" in response.content.decode()

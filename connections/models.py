@@ -37,7 +37,6 @@ class ProblemCategory(models.TextChoices):
     ACCOUNT_RESTRICTED = "account_restricted", _("Account restricted")
     EXCHANGE_UNAVAILABLE = "exchange_unavailable", _("Exchange unavailable")
     KEY_IN_USE = "key_in_use", _("Key already connected")
-    KEY_CLAIMED = "key_claimed", _("Key connected elsewhere")
 
     EXCHANGE_UNREACHABLE = "exchange_unreachable", _("Exchange not reachable from our server")
 
@@ -215,7 +214,6 @@ class AuditAction(models.TextChoices):
     CONNECTION_DELETED = "connection_deleted", _("Connection deleted")
     TEST_REQUESTED = "test_requested", _("Test requested")
     TEST_FINISHED = "test_finished", _("Test finished")
-    KEY_CLAIMED = "key_claimed", _("Key claimed by another connection")
     STRATEGY_CREATED = "strategy_created", _("Strategy created")
     STRATEGY_SETTINGS_CHANGED = "strategy_settings_changed", _("Strategy settings changed")
     STRATEGY_ENABLED = "strategy_enabled", _("Strategy enabled")

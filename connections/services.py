@@ -36,7 +36,6 @@ from connections.models import (
     Connection,
     ConnectionCheck,
     ConnectionStatus,
-    ProblemCategory,
 )
 
 logger = logging.getLogger(__name__)
@@ -506,7 +505,7 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
                 check.save(update_fields=["state", "finished_at"])
             return False
 
-        if report.verdict == "online" and not _claim_key(connection=connection, now=now):
+        if report.verdict == "online" and not _claim_key(connection=connection):
             report = _key_in_use(report)
         # Already scrubbed and cut on the exchange call path; the bound holds for any caller.
         report.message = truncate(report.message)
@@ -555,13 +554,16 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
     return True
 
 
-def _claim_key(*, connection: Connection, now) -> bool:
+def _claim_key(*, connection: Connection) -> bool:
     """A passing test claims the connection's key; False when another connection holds it.
 
     One key, one connection (docs/security.md): among connections whose key passed a test a
     fingerprint is unique (constraint `connection_verified_key_unique`). The first to pass
-    keeps the key; every other connection with it that never passed a test loses it. Called
-    with `connection` locked, inside the result's transaction.
+    keeps the key. Other connections with the key that never passed a test are left as they
+    are: telling them would tell whoever registered a key string alone (without its secret)
+    that its owner connected it here. They find out at their own passing test, which fails
+    with "Key already connected" (reached only with the key's secret). Called with
+    `connection` locked, inside the result's transaction.
     """
     if connection.key_verified:
         return True
@@ -578,42 +580,7 @@ def _claim_key(*, connection: Connection, now) -> bool:
         # index made this update wait for it, then refused.
         return False
     connection.key_verified = True
-    # The losers. A row locked right now (its own result being written, a test starting) is
-    # skipped rather than waited for, so two claims can never deadlock; such a connection
-    # loses at its own next passing test, which finds this claim.
-    losers = others.filter(key_verified=False).select_for_update(skip_locked=True).order_by("pk")
-    for loser in losers:
-        _lose_key(connection=loser, now=now)
     return True
-
-
-def _lose_key(*, connection: Connection, now) -> None:
-    from connections import audit
-    from strategies.services import strategies_pause_for_connection
-
-    # A test in flight for the losing connection is void; its result will be stale.
-    ConnectionCheck.objects.filter(
-        pk=connection.current_check_id, state__in=[CheckState.QUEUED, CheckState.RUNNING]
-    ).update(state=CheckState.SUPERSEDED, finished_at=now)
-    connection.status = ConnectionStatus.FAILED
-    connection.problem_category = ProblemCategory.KEY_CLAIMED
-    connection.problem_message = ""
-    connection.current_check = None
-    connection.testing_since = None
-    connection.failing_since = connection.failing_since or now
-    connection.save(
-        update_fields=[
-            "status",
-            "problem_category",
-            "problem_message",
-            "current_check",
-            "testing_since",
-            "failing_since",
-            "updated_at",
-        ]
-    )
-    audit.record(connection, "key_claimed")
-    strategies_pause_for_connection(connection=connection, reason="connection_failed")
 
 
 def _key_in_use(report: CheckReport) -> CheckReport:

@@ -54,8 +54,6 @@ class Category(StrEnum):
     # Decided by BackFuture, not the exchange: one key, one connection (docs/security.md).
     # The key passed, but another connection had already proved it with a passing test.
     KEY_IN_USE = "key_in_use"
-    # This connection never passed a test, and another connection proved the key first.
-    KEY_CLAIMED = "key_claimed"
 
     # Our server could not connect to the exchange at all (name lookup, refused or timed-out
     # connection, TLS, proxy): our network, not the exchange's answer and not the key.

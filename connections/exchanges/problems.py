@@ -88,16 +88,6 @@ CATEGORY_TEXTS: dict[Category, Problem] = {
             "replace the key of this connection"
         ),
     ),
-    Category.KEY_CLAIMED: Problem(
-        title=_("Key connected elsewhere"),
-        cause=_(
-            "Another connection passed a test with this API key before this one did, so the "
-            "key now belongs to that connection"
-        ),
-        what_to_do=_(
-            "Create a new key on the exchange for this connection and replace the key here"
-        ),
-    ),
     # Our side: no connection could be made at all. The operator's checklist (DNS, egress,
     # proxy, TLS) is in docs/architecture.md and in the worker's log line for the failure.
     Category.EXCHANGE_UNREACHABLE: Problem(
@@ -206,7 +196,6 @@ CHECK_DETAILS: dict[str, Promise] = {
     Category.ACCOUNT_RESTRICTED.value: _("Rejected: the account is restricted"),
     Category.EXCHANGE_UNAVAILABLE.value: _("The exchange did not answer properly"),
     Category.KEY_IN_USE.value: _("Accepted, but this key is already connected here"),
-    Category.KEY_CLAIMED.value: _("This key now belongs to another connection"),
     Category.EXCHANGE_UNREACHABLE.value: _("Our server could not connect to the exchange"),
 }
 

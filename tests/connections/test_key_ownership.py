@@ -1,9 +1,11 @@
 """One key, one connection, claimed by a passing test (issue 14, point 10; docs/security.md).
 
 Anyone may register a key another user holds (refusing would confirm it is registered), but
-only a passing test claims it: the first connection whose test passes keeps the key, every
-other connection with it that never passed a test loses it, and a later passing test of the
-same key elsewhere fails. No message names another account or its connection.
+only a passing test claims it: the first connection whose test passes keeps the key, and a
+later passing test of the same key elsewhere fails. Connections that registered the key without
+passing a test are not told when its owner claims it (that would tell someone who knows only
+the key string that its owner connected it here). No message names another account or its
+connection.
 """
 
 from __future__ import annotations
@@ -66,18 +68,23 @@ def test_owner_claims_a_key_someone_registered_first_without_testing(
     owner.refresh_from_db()
     squatter.refresh_from_db()
     assert owner.status == "online" and owner.key_verified
-    assert squatter.status == "failed" and squatter.problem_category == "key_claimed"
-    assert not squatter.key_verified and squatter.current_check_id is None
-    assert ConnectionCheck.objects.get(pk=in_flight.pk).state == "superseded"
-    assert squatter.strategies.get().status != "enabled"
-    assert AuditEvent.objects.filter(owner=bob, action="key_claimed").count() == 1
-    # The squatter's test, should it still run, can no longer write a result.
-    assert services.connection_run_check(check_id=in_flight.pk) == "stale"
-
+    # Nothing on the squatter's side changes: its page, events and mail say nothing of it.
+    assert squatter.status == "testing" and not squatter.key_verified
+    assert squatter.problem_category == "" and squatter.strategies.get().status != "enabled"
+    assert set(AuditEvent.objects.filter(owner=bob).values_list("action", flat=True)) == {
+        "connection_created",
+        "test_requested",
+    }
     client.force_login(bob)
     body = client.get(reverse("connections:detail", args=[squatter.pk])).content.decode()
-    assert "Key connected elsewhere" in body
+    assert "already connected" not in body and "elsewhere" not in body
     assert "alice" not in body.lower() and "Alice main" not in body
+    # Its own test, should it pass at the exchange (only with the key's secret), cannot claim
+    # the key: it fails as "Key already connected", naming no one.
+    fake_client(online)
+    assert services.connection_run_check(check_id=in_flight.pk) == "failed"
+    squatter.refresh_from_db()
+    assert squatter.problem_category == "key_in_use" and not squatter.key_verified
 
 
 def test_a_later_passing_test_of_a_claimed_key_fails_without_naming_the_holder(

@@ -93,4 +93,4 @@ def test_two_passing_tests_of_one_key_at_once_leave_exactly_one_holder(alice, bo
         assert len(winners) == 1 and winners[0].status == "online"
         (loser,) = [c for c in rows if not c.key_verified]
         assert loser.status == "failed"
-        assert loser.problem_category in {"key_in_use", "key_claimed"}
+        assert loser.problem_category == "key_in_use"

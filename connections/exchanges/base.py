@@ -7,6 +7,7 @@ params); `problems.py` turns codes into translated text when a page renders them
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -118,12 +119,24 @@ class Credentials:
         Also caught: the forms a value takes in a URL or a JSON string, and with its
         whitespace collapsed as `truncate` does.
         """
+        # Case-blind: clients keep some exchange texts lower-cased (KuCoin's permission list).
         for secret in (self.api_secret, self.passphrase):
             for form in _written_forms(secret):
-                text = text.replace(form, "***")
+                text = re.sub(re.escape(form), "***", text, flags=re.IGNORECASE)
+        masked = mask_key(self.api_key)
         for form in _written_forms(self.api_key):
-            text = text.replace(form, mask_key(self.api_key))
+            text = re.sub(re.escape(form), lambda _: masked, text, flags=re.IGNORECASE)
         return text
+
+    def scrub_any(self, value: Any) -> Any:
+        """`scrub` over every string inside a value (lists and dicts too); others unchanged."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, list | tuple):
+            return [self.scrub_any(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.scrub_any(item) for key, item in value.items()}
+        return value
 
 
 def _written_forms(value: str) -> Iterator[str]:
@@ -413,11 +426,7 @@ class ReportBuilder:
     def scrub(self, credentials: Credentials) -> None:
         """Remove credentials from the message and from every text parameter, then cut."""
         self.report.message = scrub_text(self.report.message, credentials)
-        for result in self._results.values():
-            result.params = {
-                name: credentials.scrub(value) if isinstance(value, str) else value
-                for name, value in result.params.items()
-            }
+        _scrub_fields(self.report, self._results.values(), credentials)
 
     def note_message(self, message: str) -> None:
         """The report's technical message: the first problem's wins."""
@@ -481,12 +490,18 @@ class ReportBuilder:
 def scrub_report(report: CheckReport, credentials: Credentials) -> CheckReport:
     """A finished report with credentials removed from its message and text parameters."""
     report.message = scrub_text(report.message, credentials)
-    for result in report.checks:
-        result.params = {
-            name: credentials.scrub(value) if isinstance(value, str) else value
-            for name, value in result.params.items()
-        }
+    _scrub_fields(report, report.checks, credentials)
     return report
+
+
+def _scrub_fields(report: CheckReport, results, credentials: Credentials) -> None:
+    """Every exchange-provided text a report stores besides its message: check parameters
+    (lists and dicts included), the permission names the exchange reported, the balances."""
+    for result in results:
+        result.params = credentials.scrub_any(dict(result.params))
+    report.raw_permissions = credentials.scrub_any(report.raw_permissions)
+    report.permissions = credentials.scrub_any(report.permissions)
+    report.balances = credentials.scrub_any(report.balances)
 
 
 def failed_report(

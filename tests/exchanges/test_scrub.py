@@ -86,3 +86,24 @@ def test_credentials_in_url_or_json_form_are_scrubbed():
         message=f"echo {quote(KUCOIN_PASSPHRASE, safe='')} {json.dumps(KUCOIN_SECRET)}"
     )
     assert_no_credentials(error.scrub(CREDENTIALS).message)
+
+
+def test_lists_dicts_and_lower_cased_copies_in_a_report_are_scrubbed():
+    """Found in review: only the message and top-level string parameters were scrubbed, while
+    clients also store exchange texts in lists (KuCoin's permissions, lower-cased) and dicts."""
+    from connections.exchanges.base import CheckName, CheckResult, Outcome, scrub_report
+
+    report = failed_report("kucoin", Market.SPOT, TemporaryExchangeError())
+    report.raw_permissions = ["general", f"echo {KUCOIN_KEY.lower()}"]
+    report.checks.append(
+        CheckResult(
+            CheckName.CREDENTIALS,
+            Outcome.FAILED,
+            "x",
+            params={"seen": [KUCOIN_SECRET, {"nested": KUCOIN_PASSPHRASE.upper()}], "n": 3},
+        )
+    )
+    stored = json.dumps(scrub_report(report, CREDENTIALS).to_dict(), ensure_ascii=False)
+    assert_no_credentials(stored.lower())
+    assert mask_key(KUCOIN_KEY).lower() in stored.lower()
+    assert '"n": 3' in stored

@@ -11,13 +11,18 @@ class ErrorFocusMixin:
 
     def add_error(self, field, error) -> None:
         super().add_error(field, error)
-        first = next((name for name in self.fields if name in self.errors), None)
-        for name, form_field in self.fields.items():
-            if name == first:
-                form_field.widget.attrs["autofocus"] = True
-            else:
-                form_field.widget.attrs.pop("autofocus", None)
+        focus_first_error(self)
 
     @property
     def error_count(self) -> int:
         return sum(len(errors) for errors in self.errors.values())
+
+
+def focus_first_error(form) -> None:
+    """`autofocus` on the form's first field in error (field order), and on no other field."""
+    first = next((name for name in form.fields if name in form.errors), None)
+    for name, form_field in form.fields.items():
+        if name == first:
+            form_field.widget.attrs["autofocus"] = True
+        else:
+            form_field.widget.attrs.pop("autofocus", None)

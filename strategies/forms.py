@@ -287,13 +287,6 @@ class StrategyForm(forms.Form):
                 self.add_error(field, forms.ValidationError(problem.message, code=problem.code))
         return data
 
-    def focus_first_error(self) -> None:
-        """Put the cursor in the first field with an error (plain `autofocus`, no script)."""
-        for name, field in self.fields.items():
-            if name in self.errors:
-                field.widget.attrs["autofocus"] = True
-                return
-
     @property
     def connection_obj(self):
         """The chosen connection (validated or initial), for page hints."""

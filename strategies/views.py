@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from backfuture.forms import focus_first_error
 from connections import selectors as connection_selectors
 from strategies import gate, selectors, services
 from strategies.forms import StrategyForm
@@ -68,7 +69,8 @@ def _render_form(request, form, *, strategy=None, status: int = 200, show_errors
     # An invalid form is re-rendered with status 422, which base.html's htmx-config swaps in
     # place (htmx 2 swaps no other 4xx).
     if show_errors and form.is_bound:
-        form.focus_first_error()
+        # Only when the errors are shown: a live preview must not move the cursor.
+        focus_first_error(form)
     context = _form_context(request, form, strategy=strategy, show_errors=show_errors)
     template = "strategies/form.html"
     # Without any connection the page shows its call to action instead of the form.

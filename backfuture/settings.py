@@ -66,29 +66,34 @@ else:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is the public development key.")
     if _DEV_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS lists the public development key.")
-    if _DEV_FINGERPRINT_KEY in FINGERPRINT_KEYS:
-        raise ImproperlyConfigured("FINGERPRINT_KEYS lists the public development key.")
-    if set(FINGERPRINT_KEYS) & {SECRET_KEY, *FIELD_ENCRYPTION_KEYS}:
-        raise ImproperlyConfigured(
-            "FINGERPRINT_KEYS must not reuse DJANGO_SECRET_KEY or an encryption key."
-        )
-    if any(len(key) < 32 for key in FINGERPRINT_KEYS):
-        raise ImproperlyConfigured(
-            "FINGERPRINT_KEYS entries must be at least 32 random characters (see .env.example)."
-        )
-    if CACHE_SIGNING_KEY == SECRET_KEY:
-        raise ImproperlyConfigured("CACHE_SIGNING_KEY must not be DJANGO_SECRET_KEY.")
+
+    # The HMAC keys (fingerprints, cache signatures) each need their own random key: a public
+    # one, a short one or one shared with another purpose lets a leak of one undo the other.
+    def _refuse_weak_hmac_keys(name: str, keys: list[str], dev_key: str, taken: set) -> None:
+        if dev_key in keys:
+            raise ImproperlyConfigured(f"{name} is or lists the public development key.")
+        if set(keys) & taken:
+            raise ImproperlyConfigured(
+                f"{name} must not reuse DJANGO_SECRET_KEY, an encryption or another HMAC key."
+            )
+        if any(len(key) < 32 for key in keys):
+            raise ImproperlyConfigured(
+                f"{name} must be at least 32 random characters (see .env.example)."
+            )
+
+    _refuse_weak_hmac_keys(
+        "FINGERPRINT_KEYS",
+        FINGERPRINT_KEYS,
+        _DEV_FINGERPRINT_KEY,
+        {SECRET_KEY, *FIELD_ENCRYPTION_KEYS},
+    )
     # With a known key, whoever can write to Redis could sign values again (cached markup).
-    if CACHE_SIGNING_KEY == _DEV_CACHE_SIGNING_KEY:
-        raise ImproperlyConfigured("CACHE_SIGNING_KEY is the public development key.")
-    if CACHE_SIGNING_KEY in {*FIELD_ENCRYPTION_KEYS, *FINGERPRINT_KEYS}:
-        raise ImproperlyConfigured(
-            "CACHE_SIGNING_KEY must not reuse an encryption or fingerprint key."
-        )
-    if len(CACHE_SIGNING_KEY) < 32:
-        raise ImproperlyConfigured(
-            "CACHE_SIGNING_KEY must be at least 32 random characters (see .env.example)."
-        )
+    _refuse_weak_hmac_keys(
+        "CACHE_SIGNING_KEY",
+        [CACHE_SIGNING_KEY],
+        _DEV_CACHE_SIGNING_KEY,
+        {SECRET_KEY, *FIELD_ENCRYPTION_KEYS, *FINGERPRINT_KEYS},
+    )
 
 # A malformed key list fails here, at startup, not at the first encrypted read.
 for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):

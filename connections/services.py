@@ -567,10 +567,12 @@ def _claim_key(*, connection: Connection) -> bool:
     """
     if connection.key_verified:
         return True
-    others = Connection.objects.filter(key_fingerprint=connection.key_fingerprint).exclude(
-        pk=connection.pk
+    held_elsewhere = (
+        Connection.objects.filter(key_fingerprint=connection.key_fingerprint, key_verified=True)
+        .exclude(pk=connection.pk)
+        .exists()
     )
-    if others.filter(key_verified=True).exists():
+    if held_elsewhere:
         return False
     try:
         with transaction.atomic():

@@ -101,6 +101,15 @@ class CredentialsMixin:
             if value is not None:
                 # Pasting often brings a trailing newline or space; the exchange never does.
                 cleaned_data[field] = value.strip()
+        if cleaned_data.get("api_key") is not None and cleaned_data.get("api_secret") is not None:
+            key, secret, phrase = self.spec.normalise_credentials(
+                cleaned_data["api_key"],
+                cleaned_data["api_secret"],
+                cleaned_data.get("passphrase") or "",
+            )
+            cleaned_data["api_key"], cleaned_data["api_secret"] = key, secret
+            if "passphrase" in cleaned_data:
+                cleaned_data["passphrase"] = phrase
         passphrase = cleaned_data.get("passphrase", "")
         problems = self.spec.validate(
             cleaned_data.get("api_key", ""), cleaned_data.get("api_secret", ""), passphrase or ""
@@ -128,6 +137,16 @@ class ConnectionCreateForm(ErrorFocusMixin, CredentialsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["market"].choices = [(m.value, Market(m.value).label) for m in spec.markets]
         self.fields["market"].initial = spec.markets[0].value
+        if spec.demo_environment:
+            self.fields["demo"] = forms.BooleanField(
+                label=_("This is a key of %(exchange)s's demo trading") % {"exchange": spec.label},
+                help_text=_(
+                    "Tick it for a key you created in the exchange's demo (paper trading) mode: "
+                    "it is tested against the demo servers, and the connection is marked "
+                    '"demo". Demo keys do not work on the live exchange, nor live keys in demo.'
+                ),
+                required=False,
+            )
         self.add_credential_fields()
 
     def clean_name(self) -> str:

@@ -64,6 +64,8 @@ class Connection(models.Model):
     # For exchanges whose API cannot tell whether withdrawal is enabled (MEXC), the user's
     # explicit confirmation that it is off on this key.
     withdrawal_off_confirmed = models.BooleanField(default=False)
+    # A key of the exchange's demo (paper trading) environment, tested against its demo hosts.
+    demo = models.BooleanField(_("demo environment"), default=False)
 
     status = models.CharField(
         _("status"), max_length=10, choices=ConnectionStatus.choices, default="untested"

@@ -82,12 +82,14 @@ def balance_table(report: CheckReport) -> BalanceTable:
     return BalanceTable(futures=futures, rows=rows, hidden=len(ordered) - len(shown))
 
 
-def exchange_label(slug: str) -> str:
+def exchange_label(slug: str, *, demo: bool = False) -> str:
     try:
         spec = registry.get(slug)
     except registry.UnknownExchange:
         return slug
-    return str(_("Demo exchange (paper account)")) if spec.is_demo else spec.label
+    if spec.is_demo:
+        return str(_("Demo exchange (paper account)"))
+    return str(_("%(exchange)s (demo trading)") % {"exchange": spec.label}) if demo else spec.label
 
 
 @dataclass

@@ -81,6 +81,7 @@ def connection_create(
     api_secret: str,
     passphrase: str = "",
     withdrawal_off_confirmed: bool = False,
+    demo: bool = False,
 ) -> Connection:
     key_fingerprint = fingerprint(api_key)
     _refuse_own_duplicate_key(owner=owner, api_key=api_key)
@@ -95,6 +96,7 @@ def connection_create(
         key_hint=mask_key(api_key),
         key_fingerprint=key_fingerprint,
         withdrawal_off_confirmed=withdrawal_off_confirmed,
+        demo=demo,
     )
     try:
         with transaction.atomic():
@@ -400,6 +402,7 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
         connect_timeout=settings.EXCHANGE_CONNECT_TIMEOUT,
         read_timeout=settings.EXCHANGE_READ_TIMEOUT,
         budget=settings.EXCHANGE_TEST_BUDGET,
+        demo=connection.demo,
     )
     try:
         # The clients scrub what exchanges echo; this holds for every client, present or

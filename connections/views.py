@@ -39,11 +39,12 @@ def _guide_context(spec: registry.ExchangeSpec | None) -> dict:
             "steps": guides.DEMO_STEPS,
             "name_suggestions": guides.name_suggestions(spec.slug, spec.label),
         }
+    guide = guides.guide_for(spec.slug) if spec else None
     return {
         "steps": guides.GENERAL_STEPS,
         "permissions": guides.PERMISSIONS,
-        "hints": guides.EXCHANGE_HINTS.get(spec.slug, []) if spec else [],
-        "api_management_url": guides.API_MANAGEMENT_URLS.get(spec.slug, "") if spec else "",
+        "hints": guide.hints if guide else [],
+        "api_management_url": guide.api_management_url if guide else "",
         "name_suggestions": guides.name_suggestions(spec.slug, spec.label) if spec else [],
         "egress_ips": settings.EXCHANGE_EGRESS_IPS,
     }
@@ -107,6 +108,7 @@ def connection_new(request: HttpRequest) -> HttpResponse:
                 api_secret=data["api_secret"],
                 passphrase=data.get("passphrase", ""),
                 withdrawal_off_confirmed=data.get("withdrawal_off_confirmed", False),
+                demo=data.get("demo", False),
             )
         except ValidationError as error:
             _apply_service_error(form, error)
@@ -144,7 +146,7 @@ def _detail_context(request: HttpRequest, connection) -> dict:
     return {
         **_live_status_context(connection),
         "connection": connection,
-        "exchange_label": presenters.exchange_label(connection.exchange),
+        "exchange_label": presenters.exchange_label(connection.exchange, demo=connection.demo),
         "rows": presenters.report_rows(connection.last_report),
         "problem": presenters.problem(connection.problem_category),
         "egress_ips": settings.EXCHANGE_EGRESS_IPS,
@@ -255,7 +257,7 @@ def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return _redirect(request, "connections:list")
     context = {
         "connection": connection,
-        "exchange_label": presenters.exchange_label(connection.exchange),
+        "exchange_label": presenters.exchange_label(connection.exchange, demo=connection.demo),
         "strategies": connection.strategies.all(),
     }
     template = "connections/delete.html"

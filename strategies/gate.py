@@ -384,7 +384,7 @@ def settings_problems(
 def market_label(connection) -> str:
     from connections.presenters import exchange_label
 
-    return f"{exchange_label(connection.exchange)} {Market(connection.market).label}"
+    return f"{exchange_label(connection.exchange, demo=connection.demo)} {Market(connection.market).label}"
 
 
 _LOAD = object()

@@ -302,8 +302,12 @@ class ExchangeError(Exception):
         exchange_code: str | None = None,
         retry_after: float | None = None,
         reported_ip: str | None = None,
+        detail: str | None = None,
     ) -> None:
         self.category = Category(category)
+        # A detail code for the failed check where the category alone would mislead (Binance's
+        # -2015: key, IP or permission, which Binance does not tell apart).
+        self.detail = detail
         self.message = str(message)
         self.exchange_code = exchange_code
         self.retry_after = retry_after
@@ -318,6 +322,7 @@ class ExchangeError(Exception):
             "exchange_code": self.exchange_code,
             "retry_after": self.retry_after,
             "reported_ip": self.reported_ip,
+            "detail": self.detail,
         }
         return (self.__class__, (self.category, self.message), state)
 
@@ -384,6 +389,13 @@ class ReportBuilder:
     def has(self, name: CheckName) -> bool:
         return name in self._results
 
+    def reword(self, name: CheckName, code: str, params: dict[str, Any] | None = None) -> None:
+        """Show a check with an exchange's own detail code (its outcome stays)."""
+        result = self._results.get(name)
+        if result is not None:
+            result.code = code
+            result.params = {**result.params, **(params or {})}
+
     def set(
         self,
         name: CheckName,
@@ -416,7 +428,7 @@ class ReportBuilder:
         self.set(
             name,
             Outcome.FAILED,
-            code or category.value,
+            code or error.detail or category.value,
             params,
             latency_ms=latency_ms,
             category=category,

@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from .base import (
     Category,
@@ -21,28 +23,23 @@ from .base import (
     Credentials,
     ExchangeError,
     Market,
-    Outcome,
-    ReportBuilder,
     TemporaryExchangeError,
     make_error,
 )
+from .flow import ExchangeAPI, KeyFacts, SignedPlan, TestContext
 from .http import (
     Call,
-    HttpExchangeClient,
     Reply,
-    Transport,
     as_int,
     category_from_message,
     extract_ip,
-    latency_of,
     parse_retry_after,
-    public_time_round,
-    settle,
     summarise_balances,
     to_decimal,
     transport_fallback,
     unexpected,
 )
+from .pairs import normalise_pair, rows_of
 
 SLUG = "kucoin"
 
@@ -174,30 +171,36 @@ def classify(reply: Reply, *, futures_call: bool = False) -> ExchangeError | Non
     )
 
 
-def _futures_classify(reply: Reply) -> ExchangeError | None:
-    return classify(reply, futures_call=True)
+# Calls answered by the futures host, whose 400007 means "no Futures permission".
+FUTURES_CALLS = frozenset({"futures_time", "account_overview"})
+
+# KuCoin futures contract type of perpetual swaps ("FFWCSX"); dated futures ("FFICSX")
+# expire, which a strategy that keeps a group open until its exit cannot live with.
+KUCOIN_PERPETUAL = "FFWCSX"
 
 
 # --- The client ----------------------------------------------------------------------------
 
 
-class KucoinClient(HttpExchangeClient):
+class KucoinClient(ExchangeAPI):
     slug = SLUG
     default_base_urls = {
         "kucoin": "https://api.kucoin.com",
         "kucoin_futures": "https://api-futures.kucoin.com",
     }
+    # KuCoin's key info has no expiry (§2.4).
+    not_verifiable = {CheckName.KEY_EXPIRY: "not_reported"}
 
-    @property
-    def spot_url(self) -> str:
-        return self.base_urls["kucoin"]
+    def time_calls(self, market: Market) -> list[Call]:
+        calls = [Call("time", "GET", self.url("kucoin", "/api/v1/timestamp"))]
+        if market == Market.FUTURES:
+            calls.append(
+                Call("futures_time", "GET", self.url("kucoin_futures", "/api/v1/timestamp"))
+            )
+        return calls
 
-    @property
-    def futures_url(self) -> str:
-        return self.base_urls["kucoin_futures"]
-
-    def _server_time(self, reply: Reply) -> int:
-        error = classify(reply, futures_call=reply.name == "futures_time")
+    def server_time_ms(self, reply: Reply) -> int:
+        error = self.classify(reply)
         if error:
             raise error
         # GET /api/v1/timestamp: {"code": "200000", "data": 1546837113087} on both hosts
@@ -207,202 +210,87 @@ class KucoinClient(HttpExchangeClient):
             raise unexpected("KuCoin", f"no server time in {reply.name}")
         return value
 
+    def classify(self, reply: Reply) -> ExchangeError | None:
+        return classify(reply, futures_call=reply.name in FUTURES_CALLS)
+
     def _signed_call(
-        self, name: str, base_url: str, endpoint: str, credentials: Credentials, timestamp_ms: int
+        self, name: str, host: str, endpoint: str, ctx: TestContext, time_call: str
     ) -> Call:
         # The endpoint is signed exactly as sent: path plus the raw query (§2.2).
-        headers = auth_headers(credentials, timestamp_ms, "GET", endpoint)
-        return Call(name, "GET", f"{base_url}{endpoint}", headers)
+        headers = auth_headers(ctx.credentials, ctx.now_ms(time_call), "GET", endpoint)
+        return Call(name, "GET", self.url(host, endpoint), headers)
 
-    def run(
-        self, transport: Transport, builder: ReportBuilder, credentials: Credentials, market: Market
-    ) -> None:
-        futures = market == Market.FUTURES
-        time_calls = [Call("time", "GET", f"{self.spot_url}/api/v1/timestamp")]
-        if futures:
-            time_calls.append(Call("futures_time", "GET", f"{self.futures_url}/api/v1/timestamp"))
-        skews = public_time_round(transport, time_calls, self._server_time)
-        builder.reachable({name: (skew, reply.latency_ms) for name, (skew, reply) in skews.items()})
-
-        # Round 2: key info and the balances, at once, each signed with its host's clock.
-        spot_skew = skews["time"][0]
-        calls = [
-            self._signed_call(
-                "api_key",
-                self.spot_url,
-                "/api/v1/user/api-key",
-                credentials,
-                self.now_ms(spot_skew),
-            ),
-        ]
-        if futures:
-            calls.append(
-                self._signed_call(
-                    "account_overview",
-                    self.futures_url,
-                    "/api/v1/account-overview?currency=USDT",
-                    credentials,
-                    self.now_ms(skews["futures_time"][0]),
-                )
+    def plan(self, ctx: TestContext) -> SignedPlan:
+        # Key info and the balances, at once, each signed with its host's clock.
+        key_info = self._signed_call("api_key", "kucoin", "/api/v1/user/api-key", ctx, "time")
+        if ctx.futures:
+            balances = self._signed_call(
+                "account_overview",
+                "kucoin_futures",
+                "/api/v1/account-overview?currency=USDT",
+                ctx,
+                "futures_time",
             )
         else:
             # All account types at once; the trade and trade_hf ones are summarised.
-            calls.append(
-                self._signed_call(
-                    "accounts",
-                    self.spot_url,
-                    "/api/v1/accounts",
-                    credentials,
-                    self.now_ms(spot_skew),
-                )
-            )
-        results = transport.send_all(calls)
-        for name, result in results.items():
-            if isinstance(result, Reply):
-                builder.report.latencies_ms[name] = result.latency_ms
+            balances = self._signed_call("accounts", "kucoin", "/api/v1/accounts", ctx, "time")
+        return SignedPlan(key_info=key_info, balances=balances)
 
-        key_info = self._key_info(builder, results["api_key"])
-        if key_info is None:
-            return
-        permissions, whitelist = key_info
-        balances_name = "account_overview" if futures else "accounts"
-        self._balances_check(builder, results[balances_name], futures=futures)
-        self._permission_checks(builder, permissions, whitelist, futures=futures)
-
-    def _key_info(
-        self, builder: ReportBuilder, result: Reply | ExchangeError
-    ) -> tuple[list[str], str] | None:
-        reply, error = settle(result, classify)
-        latency = latency_of(result)
-        if error is not None:
-            # This endpoint needs only the General permission (§2.4). Without its answer
-            # nothing else (trading, withdrawal, IP) can be established honestly.
-            code = (
-                "read_permission_missing"
-                if error.category == Category.NO_TRADE_PERMISSION
-                else None
-            )
-            if code:
-                builder.fail(CheckName.CREDENTIALS, error, code=code, latency_ms=latency)
-                builder.skip_remaining()
-            else:
-                builder.fail_credentials(error, latency_ms=latency)
-            return None
+    def key_facts(self, reply: Reply | None, ctx: TestContext) -> KeyFacts:
         assert reply is not None
         data = reply.data.get("data")
         if not isinstance(data, dict) or not isinstance(data.get("permission"), str):
             raise unexpected("KuCoin", "api-key info without permission")
-        builder.set(CheckName.CREDENTIALS, Outcome.OK, "credentials_accepted", latency_ms=latency)
         raw = [name.strip() for name in data["permission"].split(",") if name.strip()]
-        builder.report.raw_permissions = raw
-        builder.add_permission(*(PERMISSION_NAMES.get(name.lower(), name.lower()) for name in raw))
+        names = {name.lower() for name in raw}
         # `ipWhitelist` is optional in the spec: absent or empty means no restriction
-        # (exchanges.md §2.4, UNVERIFIED which of the two KuCoin sends).
+        # (exchanges.md §2.4, UNVERIFIED which of the two KuCoin sends). It comes back masked
+        # ("203.**.154,103.**.34"): entries are only counted. No whitelist is a warning: KuCoin
+        # allows it, but disables or deletes such trading keys after 30 days of inactivity
+        # (KuCoin support 360015102174).
         whitelist = data.get("ipWhitelist")
-        return raw, whitelist.strip() if isinstance(whitelist, str) else ""
-
-    def _balances_check(
-        self, builder: ReportBuilder, result: Reply | ExchangeError, *, futures: bool
-    ) -> None:
-        reply, error = settle(result, _futures_classify if futures else classify)
-        latency = latency_of(result)
-        if error is not None:
-            code = None
-            if error.category == Category.FUTURES_NOT_PERMITTED:
-                code = "futures_account_unreadable"
-            elif error.category == Category.NO_TRADE_PERMISSION:
-                code = "read_permission_missing"
-            builder.fail(CheckName.BALANCES, error, code=code, latency_ms=latency)
-            return
-        assert reply is not None
-        if futures:
-            balances = self._futures_balances(reply)
-            code = "futures_balances_read"
-        else:
-            balances = self._spot_balances(reply)
-            code = "balances_read"
-        builder.report.balances = balances
-        builder.set(
-            CheckName.BALANCES, Outcome.OK, code, {"count": len(balances)}, latency_ms=latency
+        whitelist = whitelist.strip() if isinstance(whitelist, str) else ""
+        return KeyFacts(
+            read="general" in names,
+            spot_trade=bool(names & {"spot", "trade"}),
+            # A futures connection trades with the Futures permission; Spot is not needed.
+            futures_trade="futures" in names,
+            # "Transfer — Allows a key to transfer funds (including deposit and withdrawal)"
+            # (KuCoin support 900006465403). A trading bot's key must never have it.
+            withdraw="transfer" in names,
+            raw_permissions=raw,
+            permissions=[PERMISSION_NAMES.get(name.lower(), name.lower()) for name in raw],
+            ip_whitelist=[ip for ip in whitelist.split(",") if ip.strip()],
         )
 
-    def _permission_checks(
-        self, builder: ReportBuilder, permissions: list[str], whitelist: str, *, futures: bool
-    ) -> None:
-        latency = builder.report.latencies_ms.get("api_key")
-        names = {name.lower() for name in permissions}
-        has_futures = "futures" in names
-        if futures:
-            # A futures connection trades with the Futures permission; Spot is not needed.
-            if has_futures:
-                builder.set(
-                    CheckName.TRADE_PERMISSION,
-                    Outcome.OK,
-                    "futures_trade_enabled",
-                    latency_ms=latency,
-                )
-            else:
-                builder.set(
-                    CheckName.TRADE_PERMISSION,
-                    Outcome.FAILED,
-                    "futures_permission_missing",
-                    latency_ms=latency,
-                    category=Category.FUTURES_NOT_PERMITTED,
-                )
-                builder.note_message("API key lacks the Futures permission")
-            builder.set(
-                CheckName.FUTURES_PERMISSION,
-                Outcome.OK if has_futures else Outcome.FAILED,
-                "futures_enabled" if has_futures else "futures_permission_missing",
-                latency_ms=latency,
-                category=None if has_futures else Category.FUTURES_NOT_PERMITTED,
-            )
-        else:
-            if names & {"spot", "trade"}:
-                builder.set(
-                    CheckName.TRADE_PERMISSION, Outcome.OK, "spot_trade_enabled", latency_ms=latency
-                )
-            else:
-                builder.set(
-                    CheckName.TRADE_PERMISSION,
-                    Outcome.FAILED,
-                    "trade_permission_missing",
-                    latency_ms=latency,
-                    category=Category.NO_TRADE_PERMISSION,
-                )
-                builder.note_message("API key lacks the Spot trading permission")
-            builder.set(CheckName.FUTURES_PERMISSION, Outcome.SKIPPED, "not_futures_market")
+    def balances(self, reply: Reply, ctx: TestContext) -> list[dict[str, str]]:
+        return self._futures_balances(reply) if ctx.futures else self._spot_balances(reply)
 
-        # "Transfer — Allows a key to transfer funds (including deposit and withdrawal)"
-        # (KuCoin support 900006465403). A trading bot's key must never have it.
-        if "transfer" in names:
-            builder.set(
-                CheckName.WITHDRAWAL,
-                Outcome.FAILED,
-                "withdrawal_enabled",
-                latency_ms=latency,
-                category=Category.WITHDRAWAL_ENABLED,
+    def pairs(self, get: Callable[[str], Any], market: Market) -> list[str]:
+        if market == Market.FUTURES:
+            rows = rows_of(
+                get(self.url("kucoin_futures", "/api/v1/contracts/active")),
+                "kucoin contracts/active",
+                ok=lambda p: p.get("code") == SUCCESS_CODE,
             )
-            builder.note_message("API key has the Transfer (withdrawal) permission")
-        else:
-            builder.set(CheckName.WITHDRAWAL, Outcome.OK, "withdrawal_disabled", latency_ms=latency)
-
-        # The whitelist comes back masked ("203.**.154,103.**.34"): count entries only. No
-        # whitelist is a warning, not a failure: KuCoin allows it, but disables or deletes such
-        # trading keys after 30 days of inactivity (KuCoin support 360015102174).
-        entries = [ip for ip in whitelist.split(",") if ip.strip()]
-        builder.report.ip_restricted = bool(entries)
-        if entries:
-            builder.set(
-                CheckName.IP_RESTRICTION,
-                Outcome.OK,
-                "ip_restricted",
-                {"count": len(entries)},
-                latency_ms=latency,
-            )
-        else:
-            builder.set(CheckName.IP_RESTRICTION, Outcome.WARNING, "ip_not_set", latency_ms=latency)
-        builder.set(CheckName.KEY_EXPIRY, Outcome.NOT_VERIFIABLE, "not_reported")
+            return [
+                pair
+                for row in rows
+                if row.get("status") == "Open"
+                and row.get("type") == KUCOIN_PERPETUAL
+                and (pair := normalise_pair(row.get("baseCurrency"), row.get("quoteCurrency")))
+            ]
+        rows = rows_of(
+            get(self.url("kucoin", "/api/v2/symbols")),
+            "kucoin symbols",
+            ok=lambda p: p.get("code") == SUCCESS_CODE,
+        )
+        return [
+            pair
+            for row in rows
+            if row.get("enableTrading") is True
+            and (pair := normalise_pair(row.get("baseCurrency"), row.get("quoteCurrency")))
+        ]
 
     @staticmethod
     def _spot_balances(reply: Reply) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -25,28 +25,23 @@ from .base import (
     Credentials,
     ExchangeError,
     Market,
-    Outcome,
-    ReportBuilder,
     TemporaryExchangeError,
     make_error,
 )
+from .flow import ExchangeAPI, SignedPlan, TestContext
 from .http import (
     Call,
-    HttpExchangeClient,
     Reply,
-    Transport,
     as_int,
     category_from_message,
     extract_ip,
-    latency_of,
     parse_retry_after,
-    public_time_round,
-    settle,
     summarise_balances,
     to_decimal,
     transport_fallback,
     unexpected,
 )
+from .pairs import SymbolListUnavailable, normalise_pair, rows_of
 
 SLUG = "mexc"
 
@@ -244,38 +239,44 @@ def classify(reply: Reply, *, contract: bool) -> ExchangeError | None:
     )
 
 
-def _spot_classify(reply: Reply) -> ExchangeError | None:
-    return classify(reply, contract=False)
-
-
-def _contract_classify(reply: Reply) -> ExchangeError | None:
-    return classify(reply, contract=True)
+# Calls answered by the contract host.
+CONTRACT_CALLS = frozenset({"futures_time", "futures_account"})
 
 
 # --- The client ----------------------------------------------------------------------------
 
 
-class MexcClient(HttpExchangeClient):
+class MexcClient(ExchangeAPI):
     slug = SLUG
     # Futures: the docs' host (§3.1); CCXT uses api.mexc.com/api/v1/... instead.
     default_base_urls = {
         "mexc": "https://api.mexc.com",
         "mexc_futures": "https://contract.mexc.com",
     }
+    # No MEXC endpoint reports the calling key's withdrawal permission or IP binding (§3.5);
+    # the user confirms withdrawal on the form. Keys without an IP binding expire after 90
+    # days (mexc-docs FAQ, §3.2), which the page explains next to this result.
+    not_verifiable = {
+        CheckName.WITHDRAWAL: "mexc_cannot_tell",
+        CheckName.IP_RESTRICTION: "mexc_unbound_expires_90d",
+        CheckName.KEY_EXPIRY: "not_reported",
+    }
+    # "place order endpoints and cancel orders endpoints will be closed temporarily" since
+    # 2022-07-25 (mexc-docs-2025 Futures/01_update_log.md, exchanges.md §0.8): there is
+    # nothing to probe, and we do not pretend otherwise.
+    not_verifiable_futures = {CheckName.TRADE_PERMISSION: "mexc_futures_api_orders_closed"}
 
-    @property
-    def spot_url(self) -> str:
-        return self.base_urls["mexc"]
+    def time_calls(self, market: Market) -> list[Call]:
+        calls = [Call("time", "GET", self.url("mexc", "/api/v3/time"))]
+        if market == Market.FUTURES:
+            calls.append(
+                Call("futures_time", "GET", self.url("mexc_futures", "/api/v1/contract/ping"))
+            )
+        return calls
 
-    @property
-    def futures_url(self) -> str:
-        return self.base_urls["mexc_futures"]
-
-    # Round 1 ---------------------------------------------------------------------------------
-
-    def _server_time(self, reply: Reply) -> int:
+    def server_time_ms(self, reply: Reply) -> int:
         contract = reply.name == "futures_time"
-        error = classify(reply, contract=contract)
+        error = self.classify(reply)
         if error:
             raise error
         data = reply.data if isinstance(reply.data, dict) else {}
@@ -286,54 +287,43 @@ class MexcClient(HttpExchangeClient):
             raise unexpected("MEXC", f"no server time in {reply.name}")
         return value
 
-    def run(
-        self, transport: Transport, builder: ReportBuilder, credentials: Credentials, market: Market
-    ) -> None:
-        futures = market == Market.FUTURES
-        time_calls = [Call("time", "GET", f"{self.spot_url}/api/v3/time")]
-        if futures:
-            time_calls.append(
-                Call("futures_time", "GET", f"{self.futures_url}/api/v1/contract/ping")
+    def classify(self, reply: Reply) -> ExchangeError | None:
+        return classify(reply, contract=reply.name in CONTRACT_CALLS)
+
+    def plan(self, ctx: TestContext) -> SignedPlan:
+        # MEXC cannot describe a key (§3.5): the balances call proves it, and a test order
+        # that is only validated, never matched, proves spot trading.
+        if ctx.futures:
+            account = self._contract_call(
+                "futures_account",
+                "/api/v1/private/account/assets",
+                {},
+                ctx.credentials,
+                ctx.now_ms("futures_time"),
             )
-        skews = public_time_round(transport, time_calls, self._server_time)
-        builder.reachable({name: (skew, reply.latency_ms) for name, (skew, reply) in skews.items()})
+            return SignedPlan(balances=account)
+        return SignedPlan(
+            balances=self._spot_call(
+                "account", "GET", "/api/v3/account", (), ctx.credentials, ctx.now_ms("time")
+            ),
+            trade_probe=self._spot_call(
+                "order_test",
+                "POST",
+                "/api/v3/order/test",
+                ORDER_TEST_PARAMS,
+                ctx.credentials,
+                ctx.now_ms("time"),
+            ),
+        )
 
-        # Round 2: every signed call at once, signed with the exchange's clock.
-        if futures:
-            skew = skews["futures_time"][0]
-            calls = [
-                self._contract_call(
-                    "futures_account",
-                    "/api/v1/private/account/assets",
-                    {},
-                    credentials,
-                    self.now_ms(skew),
-                )
-            ]
-        else:
-            skew = skews["time"][0]
-            calls = [
-                self._spot_call(
-                    "account", "GET", "/api/v3/account", (), credentials, self.now_ms(skew)
-                ),
-                self._spot_call(
-                    "order_test",
-                    "POST",
-                    "/api/v3/order/test",
-                    ORDER_TEST_PARAMS,
-                    credentials,
-                    self.now_ms(skew),
-                ),
-            ]
-        results = transport.send_all(calls)
-        for name, result in results.items():
-            if isinstance(result, Reply):
-                builder.report.latencies_ms[name] = result.latency_ms
+    def probe_validated(self, reply: Reply, ctx: TestContext) -> str | None:
+        fields = _error_fields(reply, contract=False)
+        if fields is not None and fields[0] is not None and is_order_validation(fields[0]):
+            return str(fields[0])
+        return None
 
-        if futures:
-            self._futures_checks(builder, results["futures_account"])
-        else:
-            self._spot_checks(builder, results["account"], results["order_test"])
+    def balances(self, reply: Reply, ctx: TestContext) -> list[dict[str, str]]:
+        return self._futures_balances(reply) if ctx.futures else self._spot_balances(reply)
 
     def _spot_call(
         self,
@@ -351,7 +341,7 @@ class MexcClient(HttpExchangeClient):
         return Call(
             name,
             method,
-            f"{self.spot_url}{path}?{query}&signature={signature}",
+            f"{self.url('mexc', path)}?{query}&signature={signature}",
             {"X-MEXC-APIKEY": credentials.api_key, "Content-Type": "application/json"},
         )
 
@@ -372,142 +362,48 @@ class MexcClient(HttpExchangeClient):
             ),
             "Content-Type": "application/json",
         }
-        url = f"{self.futures_url}{path}" + (f"?{param_string}" if param_string else "")
+        url = self.url("mexc_futures", path) + (f"?{param_string}" if param_string else "")
         return Call(name, "GET", url, headers)
 
-    # Evaluation ------------------------------------------------------------------------------
-
-    def _spot_checks(
-        self,
-        builder: ReportBuilder,
-        account: Reply | ExchangeError,
-        order_test: Reply | ExchangeError,
-    ) -> None:
-        reply, error = settle(account, _spot_classify)
-        if error is None and reply is not None:
-            builder.set(
-                CheckName.CREDENTIALS,
-                Outcome.OK,
-                "credentials_accepted",
-                latency_ms=reply.latency_ms,
+    def pairs(self, get: Callable[[str], Any], market: Market) -> list[str]:
+        if market == Market.FUTURES:
+            rows = rows_of(
+                get(self.url("mexc_futures", "/api/v1/contract/detail")),
+                "mexc contract/detail",
+                ok=lambda p: p.get("success") is True,
             )
-            balances = self._spot_balances(reply)
-            builder.report.balances = balances
-            builder.set(
-                CheckName.BALANCES,
-                Outcome.OK,
-                "balances_read",
-                {"count": len(balances)},
-                latency_ms=reply.latency_ms,
-            )
-            builder.add_permission("read")
-        elif error is not None and error.category == Category.NO_TRADE_PERMISSION:
-            # A permission refusal is given to a key MEXC recognised (an unknown key or a bad
-            # signature gets 10072/700002): the key is genuine but may not read the account
-            # (SPOT_ACCOUNT_READ). Inferred from the error table (exchanges.md §3.7).
-            builder.set(
-                CheckName.CREDENTIALS,
-                Outcome.OK,
-                "credentials_accepted",
-                latency_ms=latency_of(account),
-            )
-            builder.fail(
-                CheckName.BALANCES,
-                error,
-                code="read_permission_missing",
-                latency_ms=latency_of(account),
-            )
-        elif error is not None:
-            builder.fail_credentials(error, latency_ms=latency_of(account))
-            return
-
-        self._trade_check(builder, order_test)
-        builder.set(CheckName.FUTURES_PERMISSION, Outcome.SKIPPED, "not_futures_market")
-        self._unverifiable_checks(builder)
-
-    def _trade_check(self, builder: ReportBuilder, order_test: Reply | ExchangeError) -> None:
-        latency = latency_of(order_test)
-        if isinstance(order_test, Reply) and order_test.json_ok:
-            fields = _error_fields(order_test, contract=False)
-            if fields is None:
-                # Success is `{}`: the order was validated and not placed.
-                builder.set(
-                    CheckName.TRADE_PERMISSION, Outcome.OK, "order_test_ok", latency_ms=latency
-                )
-                builder.add_permission("spot")
-                return
-            code, _ = fields
-            if code is not None and is_order_validation(code):
-                builder.set(
-                    CheckName.TRADE_PERMISSION,
-                    Outcome.OK,
-                    "order_test_validated",
-                    {"exchange_code": str(code)},
-                    latency_ms=latency,
-                )
-                builder.add_permission("spot")
-                return
-        _, error = settle(order_test, _spot_classify)
-        assert error is not None  # a success returned above
-        code = (
-            "trade_permission_missing" if error.category == Category.NO_TRADE_PERMISSION else None
-        )
-        builder.fail(CheckName.TRADE_PERMISSION, error, code=code, latency_ms=latency)
-
-    def _futures_checks(self, builder: ReportBuilder, account: Reply | ExchangeError) -> None:
-        reply, error = settle(account, _contract_classify)
-        latency = latency_of(account)
-        if error is not None and error.category != Category.FUTURES_NOT_PERMITTED:
-            builder.fail_credentials(error, latency_ms=latency)
-            return
-        # 701-704/511 are permission answers given after the signature was verified.
-        builder.set(CheckName.CREDENTIALS, Outcome.OK, "credentials_accepted", latency_ms=latency)
-        if error is not None:
-            builder.fail(
-                CheckName.BALANCES, error, code="futures_account_unreadable", latency_ms=latency
-            )
-            builder.fail(
-                CheckName.FUTURES_PERMISSION,
-                error,
-                code="futures_permission_missing",
-                latency_ms=latency,
-            )
-        else:
-            assert reply is not None
-            balances = self._futures_balances(reply)
-            builder.report.balances = balances
-            builder.set(
-                CheckName.BALANCES,
-                Outcome.OK,
-                "futures_balances_read",
-                {"count": len(balances)},
-                latency_ms=latency,
-            )
-            builder.set(
-                CheckName.FUTURES_PERMISSION,
-                Outcome.OK,
-                "futures_account_readable",
-                latency_ms=latency,
-            )
-            builder.add_permission("read", "futures")
-        # "place order endpoints and cancel orders endpoints will be closed temporarily" since
-        # 2022-07-25 (mexc-docs-2025 Futures/01_update_log.md, exchanges.md §0.8): there is
-        # nothing to probe, and we do not pretend otherwise.
-        builder.set(
-            CheckName.TRADE_PERMISSION, Outcome.NOT_VERIFIABLE, "mexc_futures_api_orders_closed"
-        )
-        self._unverifiable_checks(builder)
-
-    def _unverifiable_checks(self, builder: ReportBuilder) -> None:
-        # No MEXC endpoint reports the calling key's withdrawal permission or IP binding
-        # (§3.5); the user confirms on the form. Keys without an IP binding expire after 90
-        # days (mexc-docs FAQ, §3.2), which the page explains next to this result.
-        builder.set(CheckName.WITHDRAWAL, Outcome.NOT_VERIFIABLE, "mexc_cannot_tell")
-        if not builder.has(CheckName.IP_RESTRICTION):
-            builder.set(
-                CheckName.IP_RESTRICTION, Outcome.NOT_VERIFIABLE, "mexc_unbound_expires_90d"
-            )
-        builder.set(CheckName.KEY_EXPIRY, Outcome.NOT_VERIFIABLE, "not_reported")
+            return [
+                pair
+                for row in rows
+                if row.get("apiAllowed") is True
+                and row.get("state") == 0
+                and (pair := normalise_pair(row.get("baseCoin"), row.get("quoteCoin")))
+            ]
+        info = get(self.url("mexc", "/api/v3/exchangeInfo"))
+        symbols = info.get("symbols") if isinstance(info, dict) else None
+        if not isinstance(symbols, list):
+            raise SymbolListUnavailable("mexc exchangeInfo: no symbols list in the answer")
+        try:
+            default = get(self.url("mexc", "/api/v3/defaultSymbols"))
+            if not isinstance(default, dict) or not isinstance(default.get("data"), list):
+                raise SymbolListUnavailable("mexc defaultSymbols: no data list in the answer")
+            api_symbols: set[str] | None = {s for s in default["data"] if isinstance(s, str)}
+        except SymbolListUnavailable:
+            api_symbols = None
+        pairs = []
+        for row in symbols:
+            if not isinstance(row, dict) or str(row.get("status")) not in {"1", "ENABLED"}:
+                continue
+            if api_symbols is not None:
+                allowed = row.get("symbol") in api_symbols
+            else:
+                allowed = row.get("isSpotTradingAllowed") is True
+            pair = normalise_pair(row.get("baseAsset"), row.get("quoteAsset"))
+            # tradeSideType 2/3/4 (buy only, sell only, close only) cannot run a strategy.
+            one_sided = str(row.get("tradeSideType", "1")) != "1"
+            if allowed and pair and not one_sided:
+                pairs.append(pair)
+        return pairs
 
     # Parsing ---------------------------------------------------------------------------------
 

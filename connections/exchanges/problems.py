@@ -180,8 +180,22 @@ CHECK_DETAILS: dict[str, Promise] = {
     "mexc_unbound_expires_90d": _(
         "MEXC does not report it. Keys without an IP binding expire after 90 days"
     ),
+    "ip_restricted_unlisted": _("set (the exchange does not show the list)"),
     # key expiry
     "not_reported": _("not reported by the exchange"),
+    "key_expires_on": ngettext_lazy(
+        "expires on %(date)s, in %(days)s day", "expires on %(date)s, in %(days)s days", "days"
+    ),
+    "key_expires_soon": ngettext_lazy(
+        "expires on %(date)s, in %(days)s day: bind it to our server IPs or create a new key",
+        "expires on %(date)s, in %(days)s days: bind it to our server IPs or create a new key",
+        "days",
+    ),
+    "key_expired": _("EXPIRED on %(date)s: create a new key and replace it here"),
+    # what an exchange cannot tell
+    "key_info_refused": _(
+        "cannot be verified: the key may not read its own permissions on this exchange"
+    ),
     # demo
     "demo_account": _("Demo account: no real exchange is contacted"),
     # generic

@@ -58,6 +58,19 @@ class ExchangeSpec:
     is_demo: bool
     rate_limits: tuple[RateLimit, ...]
     client_factory: Callable[..., ExchangeClient]
+    # The exchange has a demo (paper trading) environment with its own keys: the person can
+    # choose it on the form, and the connection is labelled "demo" everywhere.
+    demo_environment: bool = False
+    # Tidies pasted credentials before validation (a PEM whose line breaks the browser
+    # dropped, a downloaded key file pasted whole): (key, secret, passphrase) in and out.
+    normalise: Callable[[str, str, str], tuple[str, str, str]] | None = None
+
+    def normalise_credentials(
+        self, api_key: str, api_secret: str, passphrase: str = ""
+    ) -> tuple[str, str, str]:
+        if self.normalise is None:
+            return api_key, api_secret, passphrase
+        return self.normalise(api_key, api_secret, passphrase)
 
     def validate(self, api_key: str, api_secret: str, passphrase: str = "") -> dict[str, str]:
         """{field: "required" | "malformed"} for the values that cannot be right."""

@@ -313,4 +313,4 @@ def test_each_guide_links_its_exchanges_api_management_page(alice_client, slug, 
     assert f'href="{url}"' in in_steps
     assert 'rel="noopener noreferrer"' in in_steps
     other = ({"mexc", "kucoin"} - {slug}).pop()
-    assert guides.API_MANAGEMENT_URLS[other] not in in_steps
+    assert guides.GUIDES[other].api_management_url not in in_steps

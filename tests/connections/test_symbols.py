@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from connections.exchanges import symbols
+from connections.exchanges import registry, symbols
 from connections.exchanges.symbols import SymbolListUnavailable, fetch_symbols
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -115,8 +115,8 @@ def test_demo_exchange_has_a_fixed_list_without_network(no_internet):
 
 
 def test_unknown_exchange_is_a_programming_error():
-    with pytest.raises(ValueError, match="no symbol list"):
-        fetch_symbols("binance", "spot")
+    with pytest.raises(registry.UnknownExchange):
+        fetch_symbols("nosuchexchange", "spot")
 
 
 @pytest.mark.parametrize(
@@ -134,13 +134,12 @@ def test_normalise_pair(base, quote, expected):
     assert symbols.normalise_pair(base, quote) == expected
 
 
-def test_default_base_urls_are_the_clients_documented_hosts():
-    assert symbols.DEFAULT_BASE_URLS == {
-        "mexc": MEXC,
-        "mexc_futures": MEXC_FUTURES,
-        "kucoin": KUCOIN,
-        "kucoin_futures": KUCOIN_FUTURES,
-    }
+def test_pair_lists_come_from_the_clients_documented_hosts():
+    # One source of truth: the pair lists use the connection-test clients' base URLs.
+    fetcher = symbols.SymbolFetcher()
+    client = registry.build_client("kucoin", fetcher.overrides)
+    assert client.base_urls == {"kucoin": KUCOIN, "kucoin_futures": KUCOIN_FUTURES}
+    assert registry.build_client("mexc").base_urls == {"mexc": MEXC, "mexc_futures": MEXC_FUTURES}
 
 
 def test_module_imports_no_django():

@@ -1,4 +1,4 @@
-"""A local MEXC + KuCoin simulator for tests, browser runs and benchmarks.
+"""A local exchange simulator (every exchange in `registry.py`) for tests, browser runs and benchmarks.
 
     with ExchangeSimulator() as sim:
         key = sim.new_key("kucoin", withdrawal=True)
@@ -10,8 +10,9 @@ Run standalone with `python -m tests.simulator --port-base 8900 --seed-demo-keys
 
 from __future__ import annotations
 
-from .base import EXCHANGES, HOST_ROLES, SimKey
-from .core import AUTH_FAULTS, FAULTS, TRANSPORT_FAULTS, ExchangeSimulator, RatePool, RequestRecord
+from .base import RatePool, SimKey
+from .core import AUTH_FAULTS, FAULTS, TRANSPORT_FAULTS, ExchangeSimulator, RequestRecord
+from .registry import EXCHANGES, HOST_ROLES
 
 __all__ = [
     "AUTH_FAULTS",

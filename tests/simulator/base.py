@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,16 +14,6 @@ from urllib.parse import parse_qsl
 
 if TYPE_CHECKING:
     from .core import ExchangeSimulator
-
-EXCHANGES = ("mexc", "kucoin")
-# The keys of the EXCHANGE_URLS setting, one listener each.
-HOST_ROLES = ("mexc", "mexc_futures", "kucoin", "kucoin_futures")
-EXCHANGE_OF_ROLE = {
-    "mexc": "mexc",
-    "mexc_futures": "mexc",
-    "kucoin": "kucoin",
-    "kucoin_futures": "kucoin",
-}
 
 
 class Headers(Protocol):
@@ -46,6 +37,12 @@ class SimKey:
     uid: int = 0
     created_at_ms: int = 0
     remark: str = "backfuture-sim"
+    # When the exchange will stop accepting the key (exchanges that report an expiry).
+    expires_at_ms: int | None = None
+    # A key of the exchange's demo environment: refused by the live hosts, and vice versa.
+    demo: bool = False
+    # Exchange-specific traits of the key or its account (account mode, portfolio, ...).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         masked = f"{self.api_key[:4]}…{self.api_key[-4:]}"
@@ -70,6 +67,44 @@ class SimKey:
             except ValueError:
                 continue
         return False
+
+
+@dataclass
+class RatePool:
+    """A documented request quota."""
+
+    exchange: str
+    name: str
+    limit: int
+    window_s: float
+    # MEXC counts each endpoint separately (§3.8); KuCoin pools are shared by endpoints.
+    per_endpoint: bool
+    # KuCoin's quota resets 30 s after the first request of a window (docs-new
+    # "rate-limit"); MEXC's window is modelled as sliding.
+    fixed_window: bool
+    enabled: bool = True
+    default_limit: int = 0
+    default_window_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.default_limit = self.default_limit or self.limit
+        self.default_window_s = self.default_window_s or self.window_s
+
+
+@dataclass(frozen=True)
+class SimExchange:
+    """One simulated exchange: its hosts, quotas and key material. One per simulator module,
+    listed in `registry.py`."""
+
+    slug: str
+    # EXCHANGE_URLS key → the host's API class (demo hosts too, e.g. "bybit_demo").
+    hosts: Mapping[str, type[HostAPI]]
+    pools: tuple[RatePool, ...]
+    # Fresh key material (api_key, secret, passphrase or None) like the exchange issues.
+    credentials: Callable[[random.Random], tuple[str, str, str | None]]
+    needs_passphrase: bool = False
+    # Quota headers an answer carries, from the limiter's decision (KuCoin's gw-ratelimit-*).
+    rate_headers: Callable[[Any], list[tuple[str, str]]] | None = None
 
 
 @dataclass

@@ -18,24 +18,21 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 
 from . import data
 from .base import (
-    EXCHANGE_OF_ROLE,
-    EXCHANGES,
-    HOST_ROLES,
     HostAPI,
+    RatePool,
     Route,
     SimKey,
     SimRequest,
     SimResponse,
     split_amount,
 )
-from .kucoin import KucoinFuturesAPI, KucoinSpotAPI
-from .mexc import MexcFuturesAPI, MexcSpotAPI
+from .registry import EXCHANGE_OF_ROLE, EXCHANGES, HOST_ROLES, SIM_EXCHANGES
 
 logger = logging.getLogger("tests.simulator")
 
@@ -77,39 +74,8 @@ class _Fault:
     opts: dict[str, Any]
 
 
-@dataclass
-class RatePool:
-    """A documented request quota."""
-
-    exchange: str
-    name: str
-    limit: int
-    window_s: float
-    # MEXC counts each endpoint separately (§3.8); KuCoin pools are shared by endpoints.
-    per_endpoint: bool
-    # KuCoin's quota resets 30 s after the first request of a window (docs-new
-    # "rate-limit"); MEXC's window is modelled as sliding.
-    fixed_window: bool
-    enabled: bool = True
-    default_limit: int = 0
-    default_window_s: float = 0.0
-
-
 def _default_pools() -> dict[tuple[str, str], RatePool]:
-    pools = [
-        # MEXC spot: "each endpoint 500 per 10 s" per IP or per UID (§3.8).
-        RatePool("mexc", "spot", 500, 10.0, per_endpoint=True, fixed_window=False),
-        # MEXC contract: "20 times / 2 seconds" (§3.8 and contract market docs).
-        RatePool("mexc", "futures_private", 20, 2.0, per_endpoint=True, fixed_window=False),
-        RatePool("mexc", "futures_public", 20, 2.0, per_endpoint=True, fixed_window=False),
-        # KuCoin VIP0 resource pools per 30 s (§2.8); public is per IP, the others per UID.
-        RatePool("kucoin", "management", 2000, 30.0, per_endpoint=False, fixed_window=True),
-        RatePool("kucoin", "spot", 4000, 30.0, per_endpoint=False, fixed_window=True),
-        RatePool("kucoin", "futures", 2000, 30.0, per_endpoint=False, fixed_window=True),
-        RatePool("kucoin", "public", 2000, 30.0, per_endpoint=False, fixed_window=True),
-    ]
-    for pool in pools:
-        pool.default_limit, pool.default_window_s = pool.limit, pool.window_s
+    pools = [replace(pool) for exchange in SIM_EXCHANGES.values() for pool in exchange.pools]
     return {(pool.exchange, pool.name): pool for pool in pools}
 
 
@@ -359,10 +325,9 @@ class ExchangeSimulator:
         self._stats = _Stats()
         self._log: deque[RequestRecord] = deque(maxlen=max_log)
         self._apis: dict[str, HostAPI] = {
-            "mexc": MexcSpotAPI(self),
-            "mexc_futures": MexcFuturesAPI(self),
-            "kucoin": KucoinSpotAPI(self),
-            "kucoin_futures": KucoinFuturesAPI(self),
+            role: api(self)
+            for exchange in SIM_EXCHANGES.values()
+            for role, api in exchange.hosts.items()
         }
         self._servers: dict[str, _Server] = {}
         self._threads: list[threading.Thread] = []
@@ -446,13 +411,18 @@ class ExchangeSimulator:
         key_version: int = 2,
         balances: Mapping[str, Any] | None = None,
         remark: str = "backfuture-sim",
+        expires_at_ms: int | None = None,
+        demo: bool = False,
+        **extra: Any,
     ) -> SimKey:
         """Register a key. `withdrawal` on KuCoin shows as `Transfer` in the permission list;
         `ip_whitelist` makes the key work only while `caller_ip` is in it; `balances` maps an
-        asset to its free amount or to `(free, locked)`."""
+        asset to its free amount or to `(free, locked)`; `expires_at_ms` is the expiry an
+        exchange reports; `demo` makes it a key of the exchange's demo environment; other
+        keywords are exchange-specific traits (`SimKey.extra`)."""
         self._check_exchange(exchange)
-        if exchange == "kucoin" and passphrase is None:
-            raise ValueError("KuCoin keys need a passphrase")
+        if SIM_EXCHANGES[exchange].needs_passphrase and passphrase is None:
+            raise ValueError(f"{exchange} keys need a passphrase")
         if key_version not in (1, 2, 3):
             raise ValueError("key_version must be 1, 2 or 3")
         source = data.DEFAULT_BALANCES if balances is None else balances
@@ -472,6 +442,9 @@ class ExchangeSimulator:
                 uid=self._uid,
                 created_at_ms=int(time.time() * 1000) - 86_400_000,
                 remark=remark,
+                expires_at_ms=expires_at_ms,
+                demo=demo,
+                extra=dict(extra),
             )
             self._keys[exchange][api_key] = key
         return key
@@ -479,15 +452,9 @@ class ExchangeSimulator:
     def new_key(self, exchange: str, *, rng: random.Random | None = None, **options: Any) -> SimKey:
         """Generate plausible key material (see data.py) and register it."""
         self._check_exchange(exchange)
-        if exchange == "mexc":
-            return self.add_key("mexc", data.mexc_api_key(rng), data.mexc_secret(rng), **options)
-        return self.add_key(
-            "kucoin",
-            data.kucoin_api_key(rng),
-            data.kucoin_secret(rng),
-            options.pop("passphrase", None) or data.kucoin_passphrase(rng),
-            **options,
-        )
+        api_key, secret, passphrase = SIM_EXCHANGES[exchange].credentials(rng or random.Random())
+        passphrase = options.pop("passphrase", None) or passphrase
+        return self.add_key(exchange, api_key, secret, passphrase, **options)
 
     def seed_keys(
         self, n: int, exchange: str, *, seed: int | None = None, **options: Any
@@ -630,7 +597,8 @@ class ExchangeSimulator:
         # ones to the caller's IP.
         identity = (api.key_id(request) if route.signed else None) or f"ip:{request.caller_ip}"
         decision = self._limiter.check(pool, identity, request.path, route.weight)
-        request.rate_headers = _kucoin_rate_headers(api, decision)
+        rate_headers = SIM_EXCHANGES[api.exchange].rate_headers
+        request.rate_headers = rate_headers(decision) if rate_headers else []
         if decision.allowed:
             return None
         retry_after = max(1, math.ceil(decision.reset_s))
@@ -742,18 +710,6 @@ class ExchangeSimulator:
         if exchange in HOST_ROLES:
             return frozenset({exchange})
         raise ValueError(f"unknown exchange or host {exchange!r}")
-
-
-def _kucoin_rate_headers(api: HostAPI, decision: _RateDecision) -> list[tuple[str, str]]:
-    # KuCoin reports its quota in gw-ratelimit-* headers, reset in ms (§2.8, read by the
-    # official SDK); MEXC documents no such headers.
-    if api.exchange != "kucoin":
-        return []
-    return [
-        ("gw-ratelimit-limit", str(decision.limit)),
-        ("gw-ratelimit-remaining", str(max(0, decision.remaining))),
-        ("gw-ratelimit-reset", str(max(0, math.ceil(decision.reset_s * 1000)))),
-    ]
 
 
 def _with_body(response: SimResponse, fault: _Fault) -> SimResponse:

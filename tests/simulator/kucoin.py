@@ -7,12 +7,16 @@ the real error bodies quoted in §2.7.
 from __future__ import annotations
 
 import hmac
+import math
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
+from . import data
 from .base import (
     HostAPI,
+    RatePool,
+    SimExchange,
     SimKey,
     SimRequest,
     SimResponse,
@@ -287,3 +291,33 @@ class KucoinFuturesAPI(KucoinAPI):
                 },
             },
         )
+
+
+def rate_headers(decision: Any) -> list[tuple[str, str]]:
+    # KuCoin reports its quota in gw-ratelimit-* headers, reset in ms (§2.8, read by the
+    # official SDK); MEXC documents no such headers.
+    return [
+        ("gw-ratelimit-limit", str(decision.limit)),
+        ("gw-ratelimit-remaining", str(max(0, decision.remaining))),
+        ("gw-ratelimit-reset", str(max(0, math.ceil(decision.reset_s * 1000)))),
+    ]
+
+
+SIM = SimExchange(
+    slug="kucoin",
+    hosts={"kucoin": KucoinSpotAPI, "kucoin_futures": KucoinFuturesAPI},
+    pools=(
+        # KuCoin VIP0 resource pools per 30 s (§2.8); public is per IP, the others per UID.
+        RatePool("kucoin", "management", 2000, 30.0, per_endpoint=False, fixed_window=True),
+        RatePool("kucoin", "spot", 4000, 30.0, per_endpoint=False, fixed_window=True),
+        RatePool("kucoin", "futures", 2000, 30.0, per_endpoint=False, fixed_window=True),
+        RatePool("kucoin", "public", 2000, 30.0, per_endpoint=False, fixed_window=True),
+    ),
+    credentials=lambda rng: (
+        data.kucoin_api_key(rng),
+        data.kucoin_secret(rng),
+        data.kucoin_passphrase(rng),
+    ),
+    needs_passphrase=True,
+    rate_headers=rate_headers,
+)

@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl
 
 from .base import (
     HostAPI,
+    RatePool,
+    SimExchange,
     SimKey,
     SimRequest,
     SimResponse,
@@ -20,7 +22,13 @@ from .base import (
     json_response,
     plain,
 )
-from .data import MEXC_CONTRACTS, MEXC_DEFAULT_SYMBOLS, MEXC_SPOT_SYMBOLS
+from .data import (
+    MEXC_CONTRACTS,
+    MEXC_DEFAULT_SYMBOLS,
+    MEXC_SPOT_SYMBOLS,
+    mexc_api_key,
+    mexc_secret,
+)
 from .signing import mexc_futures_param_string, mexc_futures_signature, mexc_spot_signature
 
 MEXC_KEY_FORMAT = re.compile(r"mx0[A-Za-z0-9]{15}")
@@ -329,3 +337,17 @@ class MexcFuturesAPI(HostAPI):
                 }
             )
         return json_response(200, {"success": True, "code": 0, "data": rows})
+
+
+SIM = SimExchange(
+    slug="mexc",
+    hosts={"mexc": MexcSpotAPI, "mexc_futures": MexcFuturesAPI},
+    pools=(
+        # MEXC spot: "each endpoint 500 per 10 s" per IP or per UID (§3.8).
+        RatePool("mexc", "spot", 500, 10.0, per_endpoint=True, fixed_window=False),
+        # MEXC contract: "20 times / 2 seconds" (§3.8 and contract market docs).
+        RatePool("mexc", "futures_private", 20, 2.0, per_endpoint=True, fixed_window=False),
+        RatePool("mexc", "futures_public", 20, 2.0, per_endpoint=True, fixed_window=False),
+    ),
+    credentials=lambda rng: (mexc_api_key(rng), mexc_secret(rng), None),
+)

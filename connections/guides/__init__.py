@@ -14,6 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from connections.exchanges.base import CheckName
 
+from . import kucoin, mexc
+from .base import ExchangeGuide
+
+__all__ = ["GUIDES", "ExchangeGuide", "guide_for"]
+
 
 @dataclass(frozen=True)
 class Step:
@@ -87,39 +92,6 @@ PERMISSIONS = [
     ),
 ]
 
-# Each exchange's own page for creating and editing API keys (you must be logged in there).
-API_MANAGEMENT_URLS = {
-    # MEXC's API documentation links its "create an API key" step here (github
-    # mexcdevelop/apidocs, source/index.html.md, "使用流程").
-    "mexc": "https://www.mexc.com/user/openapi",
-    # KuCoin's official Python SDK: "Generate an API Key" (github Kucoin/kucoin-python-sdk,
-    # README.md, Quick Start); KuCoin's help article 360015102174 names the same menu,
-    # avatar → API Management.
-    "kucoin": "https://www.kucoin.com/account/api",
-}
-
-EXCHANGE_HINTS = {
-    "mexc": [
-        _("On MEXC, open Profile → API Management and create a key."),
-        _(
-            "Tick only the spot (or futures) account read and trade permissions. Leave withdrawal "
-            "unticked; MEXC's API cannot tell us, so you confirm it below."
-        ),
-        _("Link the key to our server IPs. MEXC keys without an IP link expire after 90 days."),
-    ],
-    "kucoin": [
-        _(
-            "On KuCoin, open Account → API Management → Create API and choose a passphrase: you "
-            "will need it here as well."
-        ),
-        _(
-            "Keep General, add Spot (or Futures for a futures connection). Leave Transfer and "
-            "withdrawal off: a key with Transfer is refused."
-        ),
-        _("Under IP restriction, add our server IPs."),
-    ],
-}
-
 
 @dataclass(frozen=True)
 class NameSuggestion:
@@ -174,3 +146,11 @@ CAPABILITIES = {
     CheckName.IP_RESTRICTION: _("key limited to our server IPs"),
     CheckName.KEY_EXPIRY: _("the key's expiry date"),
 }
+
+
+# One guide module per exchange.
+GUIDES: dict[str, ExchangeGuide] = {guide.slug: guide for guide in (mexc.GUIDE, kucoin.GUIDE)}
+
+
+def guide_for(slug: str) -> ExchangeGuide | None:
+    return GUIDES.get(slug)

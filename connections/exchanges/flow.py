@@ -1,0 +1,525 @@
+"""The sequence of a connection test, written once for every exchange.
+
+An exchange module subclasses `ExchangeAPI` and supplies only what is specific to it: base
+URLs, signing, endpoint paths, its error-code table (`classify`), the permission mapping
+(`key_facts`) and response parsing (`server_time_ms`, `balances`, `pairs`). This module runs
+the test and writes the report:
+
+1. public server time on every host the market uses, at once: reachability and clock skew;
+2. `prepare`: signed calls another call depends on (HTX's uid), rarely needed;
+3. the signed round, at once: key introspection, balances and, where the introspection cannot
+   tell, a trade-permission probe that never reaches the matching engine;
+4. the checks, from the answers: credentials, balances, trading, futures, withdrawal, IP
+   restriction and key expiry, each with an outcome and a detail code (`problems.py` words
+   them). What an exchange cannot tell is reported as "cannot be verified" with the reason the
+   exchange module names, never guessed.
+
+Temporary faults raise `TemporaryExchangeError` (the task retries); permanent refusals become
+failed checks. docs/architecture.md, "Adding an exchange", is the recipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .base import (
+    Category,
+    CheckName,
+    Credentials,
+    ExchangeError,
+    Market,
+    Outcome,
+    ReportBuilder,
+)
+from .http import (
+    Call,
+    HttpExchangeClient,
+    Reply,
+    Transport,
+    latency_of,
+    public_time_round,
+    settle,
+)
+
+# Answers that prove the key was recognised: the exchange verified the signature, then
+# refused one endpoint for lack of a permission.
+PERMISSION_CATEGORIES = frozenset({Category.NO_TRADE_PERMISSION, Category.FUTURES_NOT_PERMITTED})
+
+# A key expiring within this many days is a warning on the report (issue #17 reminds the
+# owner on the same horizon).
+EXPIRY_WARNING_DAYS = 14
+
+
+@dataclass
+class SignedPlan:
+    """The signed round: each call optional, all sent at once."""
+
+    key_info: Call | None = None
+    balances: Call | None = None
+    trade_probe: Call | None = None
+
+    def calls(self) -> list[Call]:
+        return [call for call in (self.key_info, self.balances, self.trade_probe) if call]
+
+
+@dataclass
+class KeyFacts:
+    """What an exchange says about the calling key, in our terms. None means "not reported"."""
+
+    read: bool | None = None
+    spot_trade: bool | None = None
+    futures_trade: bool | None = None
+    # The key can move funds off the account (withdrawal, or a transfer permission that
+    # includes it). A trading bot's key must never have it.
+    withdraw: bool | None = None
+    # The exchange's own permission names, as reported, and ours (read, spot, futures,
+    # withdraw, ...) for the page.
+    raw_permissions: list[str] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
+    # The key's IP whitelist entries (possibly masked); [] = none set; None = not reported.
+    ip_whitelist: list[str] | None = None
+    # Where only a yes/no is reported (Binance `ipRestrict`).
+    ip_restricted: bool | None = None
+    expires_at: datetime | None = None
+    # Detail code and params to show for a check instead of the generic one, for facts worth
+    # naming (account mode, a key created before the futures account, the key's portfolio).
+    details: dict[CheckName, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass
+class TestContext:
+    """One test's inputs and what the rounds so far established."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    client: ExchangeAPI
+    transport: Transport
+    builder: ReportBuilder
+    credentials: Credentials
+    market: Market
+    skews: dict[str, int] = field(default_factory=dict)
+    # Anything `prepare` learnt for `plan` (HTX's uid and account id).
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def futures(self) -> bool:
+        return self.market == Market.FUTURES
+
+    def now_ms(self, time_call: str | None = None) -> int:
+        """Our clock corrected to the exchange's (the host of `time_call`), for signing."""
+        skew = self.skews[time_call] if time_call else next(iter(self.skews.values()))
+        return self.client.now_ms(skew)
+
+    # The introspection call was refused for lack of a permission (`key_info_optional`).
+    key_info_refused: bool = False
+
+    def send_signed(self, call: Call) -> Reply:
+        """A signed call of `prepare`: its reply, or the test ends with credentials failed."""
+        reply = self.transport.send(call)
+        self.builder.report.latencies_ms[call.name] = reply.latency_ms
+        _, error = self.client.settle(reply, self)
+        if error is not None:
+            self.builder.fail_credentials(error, latency_ms=reply.latency_ms)
+            raise _Stop
+        return reply
+
+
+class _Stop(Exception):
+    """The report is complete early (credentials refused)."""
+
+
+class ExchangeAPI(HttpExchangeClient):
+    """An exchange's specifics; `run` is the shared test."""
+
+    # Keys of the EXCHANGE_URLS setting read in demo mode ("<key>_demo"), with documented
+    # defaults. A key without a demo entry keeps its live URL (Bitget demo: same host).
+    demo_base_urls: Mapping[str, str] = {}
+    # Extra headers every signed call carries in demo mode (OKX, Bitget).
+    demo_headers: Mapping[str, str] = {}
+    # True where the introspection endpoint needs a permission a trading key may lack (Gate's
+    # `account`): its refusal then leaves the facts unknown instead of failing the test.
+    key_info_optional = False
+    # The reason shown for a check the exchange cannot tell, by check (and market).
+    not_verifiable: Mapping[CheckName, str] = {}
+    not_verifiable_futures: Mapping[CheckName, str] = {}
+
+    def __init__(
+        self, base_urls: Mapping[str, str] | None = None, *, demo: bool = False, **options: Any
+    ) -> None:
+        super().__init__(base_urls, **options)
+        self.demo = bool(demo)
+        if self.demo:
+            for key, default in self.demo_base_urls.items():
+                override = (base_urls or {}).get(f"{key}_demo")
+                self.base_urls[key] = (override or default).rstrip("/")
+
+    # --- what an exchange module supplies -----------------------------------------------------
+
+    def time_calls(self, market: Market) -> list[Call]:
+        """The public server-time calls: one per host the market uses."""
+        raise NotImplementedError
+
+    def server_time_ms(self, reply: Reply) -> int:
+        """The exchange's time from a time call's reply; raise the reply's error otherwise."""
+        raise NotImplementedError
+
+    def classify(self, reply: Reply) -> ExchangeError | None:
+        """The error a reply stands for (by the exchange's codes), or None for a success.
+        `reply.name` is the call's name, for exchanges whose hosts answer differently."""
+        raise NotImplementedError
+
+    def prepare(self, ctx: TestContext) -> None:
+        """Signed calls the plan depends on, through `ctx.send_signed` (most need none)."""
+
+    def plan(self, ctx: TestContext) -> SignedPlan:
+        raise NotImplementedError
+
+    def key_facts(self, reply: Reply | None, ctx: TestContext) -> KeyFacts:
+        """The introspection answer in our terms; `reply` is None without one."""
+        return KeyFacts()
+
+    def balances(self, reply: Reply, ctx: TestContext) -> list[dict[str, str]]:
+        """Spot `{asset, free, locked}` or futures `{asset, equity, available}` rows."""
+        raise NotImplementedError
+
+    def probe_validated(self, reply: Reply, ctx: TestContext) -> str | None:
+        """The exchange code when a probe was refused only by order rules (which proves the
+        key may trade); None otherwise."""
+        return None
+
+    def refine(self, call_name: str, error: ExchangeError, ctx: TestContext) -> ExchangeError:
+        """A permanent error of call `call_name` seen in the context of the test (Binance's
+        -2015 merges three causes). `ctx.data["settled"]` holds the calls settled so far."""
+        return error
+
+    def pairs(self, get: Callable[[str], Any], market: Market) -> Iterable[str]:
+        """The `BASE/QUOTE` pairs tradable over the API; `get(url)` fetches public JSON."""
+        raise NotImplementedError
+
+    # --- helpers for exchange modules ---------------------------------------------------------
+
+    def url(self, key: str, path: str) -> str:
+        return f"{self.base_urls[key]}{path}"
+
+    def signed_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {**headers, **(self.demo_headers if self.demo else {})}
+
+    # --- the shared test ------------------------------------------------------------------
+
+    def run(
+        self, transport: Transport, builder: ReportBuilder, credentials: Credentials, market: Market
+    ) -> None:
+        ctx = TestContext(self, transport, builder, credentials, market)
+        skews = public_time_round(transport, self.time_calls(market), self._server_time)
+        builder.reachable({name: (skew, reply.latency_ms) for name, (skew, reply) in skews.items()})
+        ctx.skews = {name: skew for name, (skew, _) in skews.items()}
+        try:
+            self.prepare(ctx)
+            plan = self.plan(ctx)
+            results = transport.send_all(plan.calls())
+            for name, result in results.items():
+                if isinstance(result, Reply):
+                    builder.report.latencies_ms[name] = result.latency_ms
+            self._evaluate(ctx, plan, results)
+        except _Stop:
+            builder.skip_remaining()
+
+    def _server_time(self, reply: Reply) -> int:
+        return self.server_time_ms(reply)
+
+    def settle(
+        self, result: Reply | ExchangeError, ctx: TestContext
+    ) -> tuple[Reply | None, ExchangeError | None]:
+        """A good reply or a permanent error; a temporary error ends the test (the task
+        retries rather than report a check it could not establish)."""
+        reply, error = settle(result, self.classify)
+        if error is not None:
+            name = result.name if isinstance(result, Reply) else ""
+            error = self.refine(name, error, ctx)
+            if error.temporary:
+                raise error
+        if isinstance(result, Reply):
+            ctx.data.setdefault("settled", {})[result.name] = error
+        return reply, error
+
+    def _evaluate(
+        self, ctx: TestContext, plan: SignedPlan, results: Mapping[str, Reply | ExchangeError]
+    ) -> None:
+        builder = ctx.builder
+        introspected: Reply | None = None
+        if plan.key_info is not None:
+            result = results[plan.key_info.name]
+            introspected, error = self.settle(result, ctx)
+            if error is not None:
+                if error.category not in PERMISSION_CATEGORIES:
+                    builder.fail_credentials(error, latency_ms=latency_of(result))
+                    raise _Stop
+                if not self.key_info_optional:
+                    # The key was recognised, but may not even describe itself: nothing else
+                    # (trading, withdrawal, IP) can be established honestly.
+                    builder.fail(
+                        CheckName.CREDENTIALS,
+                        error,
+                        code="read_permission_missing",
+                        latency_ms=latency_of(result),
+                    )
+                    raise _Stop
+                ctx.key_info_refused = True
+                builder.note_message(error.message)
+            builder.set(
+                CheckName.CREDENTIALS,
+                Outcome.OK,
+                "credentials_accepted",
+                latency_ms=latency_of(result),
+            )
+
+        balances_ok = self._balances_check(ctx, plan, results)
+        facts = self.key_facts(introspected, ctx)
+        self._apply_facts(ctx, plan, results, facts, balances_ok)
+
+    def _balances_check(
+        self, ctx: TestContext, plan: SignedPlan, results: Mapping[str, Reply | ExchangeError]
+    ) -> bool | None:
+        """BALANCES (and CREDENTIALS when no introspection vouched for the key)."""
+        builder = ctx.builder
+        if plan.balances is None:
+            self._not_verifiable(builder, CheckName.BALANCES, ctx)
+            return None
+        result = results[plan.balances.name]
+        latency = latency_of(result)
+        reply, error = self.settle(result, ctx)
+        if error is not None:
+            if error.category not in PERMISSION_CATEGORIES:
+                if not builder.has(CheckName.CREDENTIALS):
+                    builder.fail_credentials(error, latency_ms=latency)
+                    raise _Stop
+                builder.fail(CheckName.BALANCES, error, latency_ms=latency)
+                return False
+            if not builder.has(CheckName.CREDENTIALS):
+                # A permission refusal is given only to a key the exchange recognised.
+                builder.set(
+                    CheckName.CREDENTIALS, Outcome.OK, "credentials_accepted", latency_ms=latency
+                )
+            futures_refusal = ctx.futures or error.category == Category.FUTURES_NOT_PERMITTED
+            code = "futures_account_unreadable" if futures_refusal else "read_permission_missing"
+            builder.fail(CheckName.BALANCES, error, code=code, latency_ms=latency)
+            return False
+        assert reply is not None
+        if not builder.has(CheckName.CREDENTIALS):
+            builder.set(
+                CheckName.CREDENTIALS, Outcome.OK, "credentials_accepted", latency_ms=latency
+            )
+        rows = self.balances(reply, ctx)
+        builder.report.balances = rows
+        builder.set(
+            CheckName.BALANCES,
+            Outcome.OK,
+            "futures_balances_read" if ctx.futures else "balances_read",
+            {"count": len(rows)},
+            latency_ms=latency,
+        )
+        return True
+
+    def _apply_facts(
+        self,
+        ctx: TestContext,
+        plan: SignedPlan,
+        results: Mapping[str, Reply | ExchangeError],
+        facts: KeyFacts,
+        balances_ok: bool | None,
+    ) -> None:
+        builder = ctx.builder
+        report = builder.report
+        key_latency = latency_of(results[plan.key_info.name]) if plan.key_info else None
+        report.raw_permissions = list(facts.raw_permissions)
+        builder.add_permission(*facts.permissions)
+        if balances_ok and not facts.permissions:
+            builder.add_permission("read")
+
+        # Trading, for the connection's market.
+        allowed = facts.futures_trade if ctx.futures else facts.spot_trade
+        if allowed is True:
+            builder.set(
+                CheckName.TRADE_PERMISSION,
+                Outcome.OK,
+                "futures_trade_enabled" if ctx.futures else "spot_trade_enabled",
+                latency_ms=key_latency,
+            )
+        elif allowed is False:
+            self._trade_missing(builder, CheckName.TRADE_PERMISSION, ctx, key_latency)
+        elif plan.trade_probe is not None:
+            self._probe_check(ctx, results[plan.trade_probe.name])
+        else:
+            self._not_verifiable(builder, CheckName.TRADE_PERMISSION, ctx)
+
+        # Futures: only for a futures connection.
+        if not ctx.futures:
+            builder.set(CheckName.FUTURES_PERMISSION, Outcome.SKIPPED, "not_futures_market")
+        elif facts.futures_trade is True:
+            builder.set(
+                CheckName.FUTURES_PERMISSION, Outcome.OK, "futures_enabled", latency_ms=key_latency
+            )
+        elif facts.futures_trade is False or balances_ok is False:
+            self._trade_missing(builder, CheckName.FUTURES_PERMISSION, ctx, key_latency)
+        elif balances_ok:
+            # No flag to read, but the futures account answered this key.
+            builder.set(
+                CheckName.FUTURES_PERMISSION,
+                Outcome.OK,
+                "futures_account_readable",
+                latency_ms=latency_of(results[plan.balances.name]) if plan.balances else None,
+            )
+            builder.add_permission("futures")
+        else:
+            self._not_verifiable(builder, CheckName.FUTURES_PERMISSION, ctx)
+
+        # Withdrawal: a key that can move funds is refused, whatever else it can do.
+        if facts.withdraw is True:
+            builder.set(
+                CheckName.WITHDRAWAL,
+                Outcome.FAILED,
+                "withdrawal_enabled",
+                latency_ms=key_latency,
+                category=Category.WITHDRAWAL_ENABLED,
+            )
+            granted = ", ".join(facts.raw_permissions) or "?"
+            builder.note_message(f"API key can withdraw or transfer funds (permissions: {granted})")
+        elif facts.withdraw is False:
+            builder.set(
+                CheckName.WITHDRAWAL, Outcome.OK, "withdrawal_disabled", latency_ms=key_latency
+            )
+        else:
+            self._not_verifiable(builder, CheckName.WITHDRAWAL, ctx)
+
+        self._ip_check(ctx, facts, key_latency)
+        self._expiry_check(ctx, facts, key_latency)
+
+        # The exchange's own wording of a fact, where it has one worth showing.
+        for name, (code, params) in facts.details.items():
+            builder.reword(name, code, params)
+
+    def _trade_missing(
+        self, builder: ReportBuilder, name: CheckName, ctx: TestContext, latency: int | None
+    ) -> None:
+        if ctx.futures:
+            builder.set(
+                name,
+                Outcome.FAILED,
+                "futures_permission_missing",
+                latency_ms=latency,
+                category=Category.FUTURES_NOT_PERMITTED,
+            )
+            builder.note_message("API key lacks the futures permission")
+        else:
+            builder.set(
+                name,
+                Outcome.FAILED,
+                "trade_permission_missing",
+                latency_ms=latency,
+                category=Category.NO_TRADE_PERMISSION,
+            )
+            builder.note_message("API key lacks the spot trading permission")
+
+    def _probe_check(self, ctx: TestContext, result: Reply | ExchangeError) -> None:
+        builder = ctx.builder
+        latency = latency_of(result)
+        market_permission = "futures" if ctx.futures else "spot"
+        if isinstance(result, Reply) and result.json_ok:
+            if self.classify(result) is None:
+                builder.set(
+                    CheckName.TRADE_PERMISSION, Outcome.OK, "order_test_ok", latency_ms=latency
+                )
+                builder.add_permission(market_permission)
+                return
+            code = self.probe_validated(result, ctx)
+            if code is not None:
+                builder.set(
+                    CheckName.TRADE_PERMISSION,
+                    Outcome.OK,
+                    "order_test_validated",
+                    {"exchange_code": code},
+                    latency_ms=latency,
+                )
+                builder.add_permission(market_permission)
+                return
+        _, error = self.settle(result, ctx)
+        assert error is not None  # a success returned above
+        code = None
+        if error.category in PERMISSION_CATEGORIES:
+            code = "futures_permission_missing" if ctx.futures else "trade_permission_missing"
+        builder.fail(CheckName.TRADE_PERMISSION, error, code=code, latency_ms=latency)
+
+    def _ip_check(self, ctx: TestContext, facts: KeyFacts, latency: int | None) -> None:
+        builder = ctx.builder
+        if builder.has(CheckName.IP_RESTRICTION):
+            return
+        if facts.ip_whitelist is not None:
+            entries = [entry for entry in facts.ip_whitelist if entry.strip()]
+            restricted: bool | None = bool(entries)
+        else:
+            entries, restricted = [], facts.ip_restricted
+        builder.report.ip_restricted = restricted
+        if restricted and entries:
+            builder.set(
+                CheckName.IP_RESTRICTION,
+                Outcome.OK,
+                "ip_restricted",
+                {"count": len(entries)},
+                latency_ms=latency,
+            )
+        elif restricted:
+            builder.set(
+                CheckName.IP_RESTRICTION, Outcome.OK, "ip_restricted_unlisted", latency_ms=latency
+            )
+        elif restricted is False:
+            # A warning, not a failure: the exchanges allow it, but an unbound key is easier to
+            # misuse and on several exchanges expires or is deleted sooner.
+            builder.set(CheckName.IP_RESTRICTION, Outcome.WARNING, "ip_not_set", latency_ms=latency)
+        else:
+            self._not_verifiable(builder, CheckName.IP_RESTRICTION, ctx)
+
+    def _expiry_check(self, ctx: TestContext, facts: KeyFacts, latency: int | None) -> None:
+        builder = ctx.builder
+        expires_at = facts.expires_at
+        if expires_at is None:
+            self._not_verifiable(builder, CheckName.KEY_EXPIRY, ctx, default="not_reported")
+            return
+        builder.report.key_expires_at = expires_at
+        now = builder.report.started_at or expires_at
+        left = expires_at - now
+        params = {"date": expires_at.date().isoformat(), "days": max(0, left.days)}
+        if left <= timedelta(0):
+            builder.set(
+                CheckName.KEY_EXPIRY,
+                Outcome.FAILED,
+                "key_expired",
+                params,
+                latency_ms=latency,
+                category=Category.INVALID_KEY,
+            )
+            builder.note_message("API key has expired")
+        elif left <= timedelta(days=EXPIRY_WARNING_DAYS):
+            builder.set(
+                CheckName.KEY_EXPIRY,
+                Outcome.WARNING,
+                "key_expires_soon",
+                params,
+                latency_ms=latency,
+            )
+        else:
+            builder.set(
+                CheckName.KEY_EXPIRY, Outcome.OK, "key_expires_on", params, latency_ms=latency
+            )
+
+    def _not_verifiable(
+        self, builder: ReportBuilder, name: CheckName, ctx: TestContext, default: str = ""
+    ) -> None:
+        if ctx.key_info_refused and name != CheckName.BALANCES:
+            # Gate: a key without the `account` permission cannot describe itself.
+            builder.set(name, Outcome.NOT_VERIFIABLE, "key_info_refused")
+            return
+        reasons = {**self.not_verifiable, **(self.not_verifiable_futures if ctx.futures else {})}
+        builder.set(name, Outcome.NOT_VERIFIABLE, reasons.get(name) or default or "not_reported")

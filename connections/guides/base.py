@@ -1,0 +1,38 @@
+"""The shape of one exchange's part of the key guide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class ExchangeGuide:
+    """One exchange's part of the key guide: where its API management is and what to tick, in
+    the exchange's own words for its screens and permissions. One module per exchange in this
+    package, listed in `_GUIDES` below."""
+
+    slug: str
+    # The exchange's own page for creating and editing API keys (the person must be logged in
+    # there). Each module names its source.
+    api_management_url: str
+    where: Promise  # where API management is
+    spot: Promise  # the boxes to tick for a spot connection, by the exchange's own names
+    futures: Promise  # ... for a futures connection
+    leave_off: Promise  # what to leave off: withdrawal, transfer
+    ip_whitelist: Promise  # the IP whitelist step; the page lists our server IPs beside it
+    expiry: Promise  # the exchange's rules for when a key stops working
+    passphrase: Promise | None = None  # where the exchange has one
+    demo: Promise | None = None  # how to make a demo key, where the person can choose demo
+    # Labels of the form's key and secret fields where the exchange names them differently.
+    key_label: Promise | None = None
+    secret_label: Promise | None = None
+    secret_help: Promise | None = None
+
+    @property
+    def hints(self) -> list[Promise]:
+        """The exchange's lines, in the order a person creates the key."""
+        lines = [self.where, self.passphrase, self.spot, self.futures, self.leave_off]
+        lines += [self.ip_whitelist, self.expiry, self.demo]
+        return [line for line in lines if line]

@@ -339,6 +339,25 @@ class ExchangeAPI(HttpExchangeClient):
         if balances_ok and not facts.permissions:
             builder.add_permission("read")
 
+        # Withdrawal first: a key that can move funds is refused whatever else it can do, and
+        # its message leads, as its category leads the headline.
+        if facts.withdraw is True:
+            builder.set(
+                CheckName.WITHDRAWAL,
+                Outcome.FAILED,
+                "withdrawal_enabled",
+                latency_ms=key_latency,
+                category=Category.WITHDRAWAL_ENABLED,
+            )
+            granted = ", ".join(facts.raw_permissions) or "?"
+            builder.note_message(f"API key can withdraw or transfer funds (permissions: {granted})")
+        elif facts.withdraw is False:
+            builder.set(
+                CheckName.WITHDRAWAL, Outcome.OK, "withdrawal_disabled", latency_ms=key_latency
+            )
+        else:
+            self._not_verifiable(builder, CheckName.WITHDRAWAL, ctx)
+
         # Trading, for the connection's market.
         allowed = facts.futures_trade if ctx.futures else facts.spot_trade
         if allowed is True:
@@ -375,24 +394,6 @@ class ExchangeAPI(HttpExchangeClient):
             builder.add_permission("futures")
         else:
             self._not_verifiable(builder, CheckName.FUTURES_PERMISSION, ctx)
-
-        # Withdrawal: a key that can move funds is refused, whatever else it can do.
-        if facts.withdraw is True:
-            builder.set(
-                CheckName.WITHDRAWAL,
-                Outcome.FAILED,
-                "withdrawal_enabled",
-                latency_ms=key_latency,
-                category=Category.WITHDRAWAL_ENABLED,
-            )
-            granted = ", ".join(facts.raw_permissions) or "?"
-            builder.note_message(f"API key can withdraw or transfer funds (permissions: {granted})")
-        elif facts.withdraw is False:
-            builder.set(
-                CheckName.WITHDRAWAL, Outcome.OK, "withdrawal_disabled", latency_ms=key_latency
-            )
-        else:
-            self._not_verifiable(builder, CheckName.WITHDRAWAL, ctx)
 
         self._ip_check(ctx, facts, key_latency)
         self._expiry_check(ctx, facts, key_latency)

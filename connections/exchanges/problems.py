@@ -7,13 +7,17 @@ own error table (invalid key, no trading permission, IP not allowed, exchange un
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
+
+from backfuture.display import when
 
 from .base import Category, CheckName, Outcome
 
@@ -235,5 +239,10 @@ def check_detail(code: str, params: Mapping[str, Any] | None = None) -> str:
     template = CHECK_DETAILS.get(code)
     if template is None:
         return str(_UNKNOWN_DETAIL) % {"code": code}
+    values = _Params(params or {})
+    if isinstance(values.get("date"), str):
+        # Reports store dates as ISO text; the reader sees them in their language's format.
+        with contextlib.suppress(ValueError):
+            values["date"] = when(date.fromisoformat(values["date"]), "date")
     # `%` on the lazy text (not str() first) lets a plural text pick its form from "count".
-    return str(template % _Params(params or {}))
+    return str(template % values)

@@ -9,9 +9,8 @@ from django.utils.translation import ngettext
 
 from backfuture.admin_lookups import ShownLookupsOnlyMixin
 from backfuture.display import when
-from connections import presenters, services
+from connections import hooks, presenters, services
 from connections.models import AuditEvent, Connection, ConnectionCheck
-from strategies.services import strategies_pause_for_connection
 
 # Columns that hold key material. Listed once so every admin below excludes them.
 SECRET_FIELDS = ("api_key", "api_secret", "passphrase", "key_fingerprint")
@@ -197,7 +196,11 @@ class ConnectionAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     @admin.action(description=_("Pause strategies"), permissions=["pause"])
     def pause_strategies(self, request, queryset) -> None:
         paused = sum(
-            strategies_pause_for_connection(connection=c, reason="support", actor=request.user)
+            hooks.announce(
+                hooks.ConnectionEvent(
+                    c, hooks.PAUSE_REQUESTED, reason="support", actor=request.user
+                )
+            )
             for c in queryset
         )
         self.message_user(

@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from backfuture.fields import fingerprint, fingerprints, reveal
 from backfuture.mail import mail_send
+from connections import hooks
 from connections.exchanges import registry
 from connections.exchanges.base import (
     VERDICT_FAILED,
@@ -171,9 +172,10 @@ def connection_replace_key(
         locked.key_replaced_at = now
         locked.save()
         from connections import audit
-        from strategies.services import strategies_pause_for_connection
 
-        strategies_pause_for_connection(connection=locked, reason="key_replaced")
+        hooks.announce(
+            hooks.ConnectionEvent(locked, hooks.KEY_REPLACED, reason="key_replaced", actor=actor)
+        )
         audit.record(locked, "key_replaced", actor=actor)
     return locked
 
@@ -493,7 +495,6 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
     closed it, or the same task ran twice) can never overwrite a newer result.
     """
     from connections import audit
-    from strategies.services import strategies_pause_for_connection
 
     now = timezone.now()
     with transaction.atomic():
@@ -550,7 +551,9 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
             data={"check": check.pk, "verdict": check.verdict, "category": category},
         )
         if failed:
-            strategies_pause_for_connection(connection=connection, reason="connection_failed")
+            hooks.announce(
+                hooks.ConnectionEvent(connection, hooks.FAILED, reason="connection_failed")
+            )
         _notify_if_unwatched(
             connection_id=connection.pk, trigger=check.trigger, newly_failed=newly_failed
         )
@@ -648,7 +651,6 @@ def connections_reap_stale_tests(*, now=None) -> int:
 def _reap(*, connection_id: int, now) -> bool:
     """Fail one connection's test in flight as interrupted, if it is still past its deadline."""
     from connections import audit
-    from strategies.services import strategies_pause_for_connection
 
     check_id = (
         Connection.objects.filter(pk=connection_id)
@@ -687,7 +689,7 @@ def _reap(*, connection_id: int, now) -> bool:
             "test_finished",
             data={"check": check.pk, "verdict": "failed", "interrupted": True},
         )
-        strategies_pause_for_connection(connection=connection, reason="connection_failed")
+        hooks.announce(hooks.ConnectionEvent(connection, hooks.FAILED, reason="connection_failed"))
         _notify_if_unwatched(
             connection_id=connection.pk, trigger=check.trigger, newly_failed=newly_failed
         )

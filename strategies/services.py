@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backfuture.cache import CacheUnavailable
+from connections import hooks
 from connections.exchanges import registry, symbols
 from connections.models import Connection
 from strategies import gate, selectors
@@ -253,6 +254,14 @@ def strategy_delete(*, strategy: Strategy, actor) -> None:
             data={"name": locked.name, "status": locked.status},
         )
         locked.delete()
+
+
+def strategies_on_connection_event(event: hooks.ConnectionEvent) -> int:
+    """The strategies' listener for what happens to a connection (`connections.hooks`): each
+    event so far means its strategies must stop trading."""
+    return strategies_pause_for_connection(
+        connection=event.connection, reason=event.reason, actor=event.actor
+    )
 
 
 def strategies_pause_for_connection(*, connection, reason: str, actor=None) -> int:

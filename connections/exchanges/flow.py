@@ -60,9 +60,13 @@ class SignedPlan:
     key_info: Call | None = None
     balances: Call | None = None
     trade_probe: Call | None = None
+    # Calls for facts that are only shown (Bybit's account type): no check depends on them.
+    # Their results are in `ctx.data["results"]` for `key_facts`.
+    extra: list[Call] = field(default_factory=list)
 
     def calls(self) -> list[Call]:
-        return [call for call in (self.key_info, self.balances, self.trade_probe) if call]
+        calls = [call for call in (self.key_info, self.balances, self.trade_probe) if call]
+        return calls + list(self.extra)
 
 
 @dataclass
@@ -84,6 +88,8 @@ class KeyFacts:
     # Where only a yes/no is reported (Binance `ipRestrict`).
     ip_restricted: bool | None = None
     expires_at: datetime | None = None
+    # The exchange says the key does not expire (Bybit: a key bound to IPs).
+    expires_never: bool = False
     # Detail code and params to show for a check instead of the generic one, for facts worth
     # naming (account mode, a key created before the futures account, the key's portfolio).
     details: dict[CheckName, tuple[str, dict[str, Any]]] = field(default_factory=dict)
@@ -220,6 +226,7 @@ class ExchangeAPI(HttpExchangeClient):
             self.prepare(ctx)
             plan = self.plan(ctx)
             results = transport.send_all(plan.calls())
+            ctx.data["results"] = results
             for name, result in results.items():
                 if isinstance(result, Reply):
                     builder.report.latencies_ms[name] = result.latency_ms
@@ -484,6 +491,9 @@ class ExchangeAPI(HttpExchangeClient):
     def _expiry_check(self, ctx: TestContext, facts: KeyFacts, latency: int | None) -> None:
         builder = ctx.builder
         expires_at = facts.expires_at
+        if expires_at is None and facts.expires_never:
+            builder.set(CheckName.KEY_EXPIRY, Outcome.OK, "key_never_expires", latency_ms=latency)
+            return
         if expires_at is None:
             self._not_verifiable(builder, CheckName.KEY_EXPIRY, ctx, default="not_reported")
             return

@@ -473,3 +473,37 @@ def test_secret_never_leaks_into_messages(rsps, creds):
     mock(rsps, query_api=body)
     report = run(creds)
     assert SECRET not in report.message
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "bybit_account_mode",
+        "bybit_key_unknown",
+        "bybit_key_expired",
+        "bybit_account_mode_mismatch",
+        "bybit_read_only_key",
+        "bybit_transfer_allowed",
+        "bybit_demo_no_key_info",
+    ],
+)
+def test_every_bybit_detail_code_has_a_text(code):
+    from connections.exchanges import problems
+
+    text = problems.check_detail(
+        code, {"mode": "Unified Trading Account 2.0", "permissions": "AccountTransfer"}
+    )
+    # "?" would mean a placeholder without a value.
+    assert text and "%(" not in text and "?" not in text
+
+
+def test_registry_accepts_pybits_key_material_and_offers_demo():
+    from connections.exchanges import registry
+
+    spec = registry.get("bybit")
+    assert spec.validate(KEY, SECRET) == {}
+    assert spec.demo_environment is True
+    assert spec.needs_passphrase is False
+    assert CheckName.KEY_EXPIRY in spec.verifies and CheckName.WITHDRAWAL in spec.verifies
+    # The IP limit is shared by the four calls of a test: at most 30 tests per second.
+    assert spec.tests_per_second("ip") == pytest.approx(30)

@@ -308,6 +308,9 @@ class BybitClient(ExchangeAPI):
     default_base_urls = {"bybit": "https://api.bybit.com"}
     # Demo trading: keys made from the mainnet's Demo Trading (§3.1, by-docs demo.mdx).
     demo_base_urls = {"bybit": "https://api-demo.bybit.com"}
+    # The unified wallet answers any key, whatever it may trade: it proves nothing about
+    # futures (which matters on demo, where no key information is available).
+    balances_show_futures_access = False
 
     @property
     def not_verifiable(self) -> Mapping[CheckName, str]:  # type: ignore[override]

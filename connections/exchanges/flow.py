@@ -148,6 +148,10 @@ class ExchangeAPI(HttpExchangeClient):
     # True where the introspection endpoint needs a permission a trading key may lack (Gate's
     # `account`): its refusal then leaves the facts unknown instead of failing the test.
     key_info_optional = False
+    # The futures balance answers only a key that may use the futures account (MEXC's contract
+    # host, KuCoin's futures host), so it stands in for a futures flag the exchange does not
+    # report. False where one wallet answers every key (Bybit's unified account).
+    balances_show_futures_access = True
     # The reason shown for a check the exchange cannot tell, by check (and market).
     not_verifiable: Mapping[CheckName, str] = {}
     not_verifiable_futures: Mapping[CheckName, str] = {}
@@ -369,9 +373,11 @@ class ExchangeAPI(HttpExchangeClient):
             builder.set(
                 CheckName.FUTURES_PERMISSION, Outcome.OK, "futures_enabled", latency_ms=key_latency
             )
-        elif facts.futures_trade is False or balances_ok is False:
+        elif facts.futures_trade is False or (
+            balances_ok is False and self.balances_show_futures_access
+        ):
             self._trade_missing(builder, CheckName.FUTURES_PERMISSION, ctx, key_latency)
-        elif balances_ok:
+        elif balances_ok and self.balances_show_futures_access:
             # No flag to read, but the futures account answered this key.
             builder.set(
                 CheckName.FUTURES_PERMISSION,

@@ -254,7 +254,7 @@ def classify(reply: Reply) -> ExchangeError | None:
     if category == Category.CLOCK_SKEW:
         difference = clock_difference_ms(message)
         if difference is not None:
-            text += f" (Bybit's clock was {difference} ms ahead of the request's timestamp)"
+            text += f" (Bybit's time minus the request's timestamp: {difference} ms)"
     if category is None:
         if reply.status == 401:
             category = Category.INVALID_KEY

@@ -474,7 +474,9 @@ class ReportBuilder:
         if error.category == Category.IP_NOT_ALLOWED:
             # The refusal itself proves the key is IP-restricted, and to which IP we appear.
             self.report.ip_restricted = True
-            self.fail(CheckName.IP_RESTRICTION, error, code="ip_not_whitelisted")
+            # Some exchanges (Bybit's 10010) do not say which IP they saw.
+            code = "ip_not_whitelisted" if error.reported_ip else "ip_not_whitelisted_unreported"
+            self.fail(CheckName.IP_RESTRICTION, error, code=code)
         self.skip_remaining()
 
     def skip_remaining(self, code: str = "not_run") -> None:

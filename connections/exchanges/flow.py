@@ -60,9 +60,13 @@ class SignedPlan:
     key_info: Call | None = None
     balances: Call | None = None
     trade_probe: Call | None = None
+    # Calls for facts that are only shown (Bybit's account type): no check depends on them.
+    # Their results are in `ctx.data["results"]` for `key_facts`.
+    extra: list[Call] = field(default_factory=list)
 
     def calls(self) -> list[Call]:
-        return [call for call in (self.key_info, self.balances, self.trade_probe) if call]
+        calls = [call for call in (self.key_info, self.balances, self.trade_probe) if call]
+        return calls + list(self.extra)
 
 
 @dataclass
@@ -84,6 +88,8 @@ class KeyFacts:
     # Where only a yes/no is reported (Binance `ipRestrict`).
     ip_restricted: bool | None = None
     expires_at: datetime | None = None
+    # The exchange says the key does not expire (Bybit: a key bound to IPs).
+    expires_never: bool = False
     # Detail code and params to show for a check instead of the generic one, for facts worth
     # naming (account mode, a key created before the futures account, the key's portfolio).
     details: dict[CheckName, tuple[str, dict[str, Any]]] = field(default_factory=dict)
@@ -142,6 +148,10 @@ class ExchangeAPI(HttpExchangeClient):
     # True where the introspection endpoint needs a permission a trading key may lack (Gate's
     # `account`): its refusal then leaves the facts unknown instead of failing the test.
     key_info_optional = False
+    # The futures balance answers only a key that may use the futures account (MEXC's contract
+    # host, KuCoin's futures host), so it stands in for a futures flag the exchange does not
+    # report. False where one wallet answers every key (Bybit's unified account).
+    balances_show_futures_access = True
     # The reason shown for a check the exchange cannot tell, by check (and market).
     not_verifiable: Mapping[CheckName, str] = {}
     not_verifiable_futures: Mapping[CheckName, str] = {}
@@ -220,6 +230,7 @@ class ExchangeAPI(HttpExchangeClient):
             self.prepare(ctx)
             plan = self.plan(ctx)
             results = transport.send_all(plan.calls())
+            ctx.data["results"] = results
             for name, result in results.items():
                 if isinstance(result, Reply):
                     builder.report.latencies_ms[name] = result.latency_ms
@@ -381,9 +392,11 @@ class ExchangeAPI(HttpExchangeClient):
             builder.set(
                 CheckName.FUTURES_PERMISSION, Outcome.OK, "futures_enabled", latency_ms=key_latency
             )
-        elif facts.futures_trade is False or balances_ok is False:
+        elif facts.futures_trade is False or (
+            balances_ok is False and self.balances_show_futures_access
+        ):
             self._trade_missing(builder, CheckName.FUTURES_PERMISSION, ctx, key_latency)
-        elif balances_ok:
+        elif balances_ok and self.balances_show_futures_access:
             # No flag to read, but the futures account answered this key.
             builder.set(
                 CheckName.FUTURES_PERMISSION,
@@ -485,6 +498,9 @@ class ExchangeAPI(HttpExchangeClient):
     def _expiry_check(self, ctx: TestContext, facts: KeyFacts, latency: int | None) -> None:
         builder = ctx.builder
         expires_at = facts.expires_at
+        if expires_at is None and facts.expires_never:
+            builder.set(CheckName.KEY_EXPIRY, Outcome.OK, "key_never_expires", latency_ms=latency)
+            return
         if expires_at is None:
             self._not_verifiable(builder, CheckName.KEY_EXPIRY, ctx, default="not_reported")
             return

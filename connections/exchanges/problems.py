@@ -196,6 +196,34 @@ CHECK_DETAILS: dict[str, Promise] = {
         "days",
     ),
     "key_expired": _("EXPIRED on %(date)s: create a new key and replace it here"),
+    "ip_not_whitelisted_unreported": _(
+        "the key's IP whitelist does not include the IP we called from (the exchange does not "
+        "say which IP it saw)"
+    ),
+    "key_never_expires": _("does not expire (the key is bound to IP addresses)"),
+    # Bybit
+    "bybit_account_mode": _("Key accepted by the exchange. Bybit account type: %(mode)s"),
+    "bybit_key_unknown": _(
+        "Rejected: Bybit does not know this key here. A key made in Bybit's Demo Trading works "
+        "only for a demo connection, a live key only for a live one; testnet keys work on "
+        "neither"
+    ),
+    "bybit_key_expired": _(
+        "Rejected: Bybit says this key has expired. Keys without an IP binding expire after "
+        "90 days: create a new key bound to our server IPs and replace it here"
+    ),
+    "bybit_account_mode_mismatch": _(
+        "Rejected: this part of Bybit's API is not available for your account type (Unified "
+        "Trading Account or classic account)"
+    ),
+    "bybit_read_only_key": _("disabled: the key is read-only"),
+    "bybit_transfer_allowed": _(
+        "disabled. The key may still transfer funds between your own Bybit accounts "
+        "(%(permissions)s): we recommend turning that off too"
+    ),
+    "bybit_demo_no_key_info": _(
+        "cannot be verified: Bybit's demo trading does not let a key read its own permissions"
+    ),
     # what an exchange cannot tell
     "key_info_refused": _(
         "cannot be verified: the key may not read its own permissions on this exchange"

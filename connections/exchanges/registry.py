@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import CheckName, ExchangeClient, Market
+from .bybit import BybitClient
 from .demo import DemoClient
 from .kucoin import KucoinClient
 from .mexc import MexcClient
@@ -214,6 +215,63 @@ _KUCOIN = ExchangeSpec(
     client_factory=KucoinClient,
 )
 
+_BYBIT = ExchangeSpec(
+    slug="bybit",
+    label="Bybit",
+    needs_passphrase=False,
+    markets=(Market.SPOT, Market.FUTURES),
+    # System-generated HMAC keys: pybit's test key `CFEJUGQEQPPHGOHGHM` (18 characters) and
+    # secret `VDFZSSPUTKRJMXAVMJXBHEXIPZNZJIZUBVRQ` (36) (exchanges-more.md §3.2); the docs'
+    # examples mask keys as 18 x's and secrets as 36. The lengths are not documented, so only
+    # the character set is checked, with room either side. Self-generated RSA keys are not
+    # supported (their "secret" is a private key we do not sign with, §3.2).
+    key_pattern=r"[A-Za-z0-9]{10,64}",
+    secret_pattern=r"[A-Za-z0-9]{16,128}",  # noqa: S106 (a format rule, not a secret)
+    passphrase_pattern=None,
+    verifies=frozenset(
+        {
+            CheckName.REACHABLE,
+            CheckName.CREDENTIALS,
+            CheckName.BALANCES,
+            CheckName.TRADE_PERMISSION,
+            CheckName.FUTURES_PERMISSION,
+            CheckName.WITHDRAWAL,
+            CheckName.IP_RESTRICTION,
+            CheckName.KEY_EXPIRY,
+        }
+    ),
+    spot_orders_via_api=True,
+    futures_orders_via_api=True,
+    is_demo=False,
+    rate_limits=(
+        # exchanges-more.md §3.7 (by-docs rate-limit.mdx): 600 requests per 5 s per IP across
+        # api.bybit.com; per-UID per-endpoint limits per second.
+        # The IP limit counts every request to the host: a test sends four (time, query-api,
+        # wallet-balance, account info), so each weighs 4 against it.
+        RateLimit(
+            "api.bybit.com (all four calls of a test)",
+            600,
+            5,
+            weight=4,
+            source="by-docs rate-limit.mdx HTTP IP limit",
+        ),
+        RateLimit(
+            "GET /v5/user/query-api",
+            10,
+            1,
+            scope="uid",
+            source="by-docs rate-limit.mdx; user/apikey-info.mdx",
+        ),
+        RateLimit(
+            "GET /v5/account/wallet-balance", 50, 1, scope="uid", source="by-docs rate-limit.mdx"
+        ),
+        RateLimit("GET /v5/account/info", 50, 1, scope="uid", source="by-docs rate-limit.mdx"),
+    ),
+    client_factory=BybitClient,
+    # Demo Trading keys, made from the mainnet's Demo Trading, for api-demo.bybit.com (§3.1).
+    demo_environment=True,
+)
+
 _DEMO = ExchangeSpec(
     slug="demo",
     label="Demo exchange (paper account)",
@@ -239,7 +297,7 @@ _DEMO = ExchangeSpec(
     client_factory=DemoClient,
 )
 
-_SPECS: dict[str, ExchangeSpec] = {spec.slug: spec for spec in (_MEXC, _KUCOIN, _DEMO)}
+_SPECS: dict[str, ExchangeSpec] = {spec.slug: spec for spec in (_MEXC, _KUCOIN, _BYBIT, _DEMO)}
 
 
 def get(slug: str) -> ExchangeSpec:

@@ -306,11 +306,19 @@ def test_ip_problem_on_the_detail_page_offers_copy_all(alice, alice_client):
     [
         ("mexc", "https://www.mexc.com/user/openapi"),
         ("kucoin", "https://www.kucoin.com/account/api"),
+        ("bybit", "https://www.bybit.com/app/user/api-management"),
     ],
 )
 def test_each_guide_links_its_exchanges_api_management_page(alice_client, slug, url):
     in_steps = steps(new_form(alice_client, slug))
     assert f'href="{url}"' in in_steps
     assert 'rel="noopener noreferrer"' in in_steps
-    other = ({"mexc", "kucoin"} - {slug}).pop()
-    assert guides.GUIDES[other].api_management_url not in in_steps
+    for other in {"mexc", "kucoin", "bybit"} - {slug}:
+        assert guides.GUIDES[other].api_management_url not in in_steps
+
+
+def test_bybit_form_offers_demo_trading_and_its_guide(alice_client):
+    html = new_form(alice_client, "bybit")
+    assert "demo trading" in html
+    assert "System-generated API Keys" in html
+    assert "90 days" in html

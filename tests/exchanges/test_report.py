@@ -309,6 +309,8 @@ PRODUCED_CODES = [
     "ip_restricted",
     "ip_not_set",
     "ip_not_whitelisted",
+    "ip_not_whitelisted_unreported",
+    "key_never_expires",
     "mexc_unbound_expires_90d",
     "not_reported",
     "demo_account",

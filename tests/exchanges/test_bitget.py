@@ -451,10 +451,9 @@ def test_error_codes_fail_the_credentials_check(rsps, credentials, code, message
     assert report.message == f"{code} {message}"
 
 
-def test_permission_codes_on_the_key_info():
-    for code in ("40014",):
-        error = classify(reply({"code": code, "msg": "Incorrect permissions"}))
-        assert error.category == Category.NO_TRADE_PERMISSION
+def test_permission_refusal_is_a_futures_problem_on_the_futures_account():
+    error = classify(reply({"code": "40014", "msg": "Incorrect permissions"}))
+    assert error.category == Category.NO_TRADE_PERMISSION
     futures = classify(reply({"code": "40014", "msg": "x"}, name="mix_accounts"), futures_call=True)
     assert futures.category == Category.FUTURES_NOT_PERMITTED
 

@@ -198,8 +198,8 @@ CHECK_DETAILS: dict[str, Promise] = {
     ),
     # Bitget
     "bitget_coarse_permissions": _(
-        "cannot be verified: Bitget named only broad permissions for this key (such as "
-        '"trade"), not which markets or whether it may withdraw'
+        "cannot be verified: Bitget's answer does not say it for this key (only broad "
+        'permissions such as "trade", or names we do not know)'
     ),
     "bitget_key_or_passphrase": _(
         "Rejected: the API key or the passphrase is wrong (Bitget does not say which)"

@@ -23,8 +23,9 @@ GUIDE = ExchangeGuide(
     ),
     spot=_("Choose Read and write, then tick Spot trade. Leave Withdraw and Transfer unticked."),
     futures=_(
-        "For a futures connection, tick Futures orders and holdings as well. Keep Spot read "
-        "on: the test reads the key's permissions through it."
+        "For a futures connection, tick Futures orders and holdings. The test reads the key's "
+        "permissions through Bitget's spot account: without spot access it still checks "
+        "futures, but not withdrawal or the IP list."
     ),
     leave_off=_(
         "Leave Withdraw and Transfer off. A key Bitget shows with withdrawal permission is "

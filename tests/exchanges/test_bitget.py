@@ -551,3 +551,11 @@ def test_base_url_is_honoured_including_http_and_port(rsps, credentials):
     report = run(credentials, base_urls={"bitget": base, "kucoin": "http://ignored"})
 
     assert report.verdict == "online"
+
+
+def test_every_detail_code_bitget_emits_has_a_text():
+    from connections.exchanges.bitget import ERROR_DETAILS
+    from connections.exchanges.problems import CHECK_DETAILS
+
+    codes = set(ERROR_DETAILS.values()) | set(BitgetClient.not_verifiable.values())
+    assert codes <= set(CHECK_DETAILS)

@@ -228,6 +228,25 @@ CHECK_DETAILS: dict[str, Promise] = {
     "key_info_refused": _(
         "cannot be verified: the key may not read its own permissions on this exchange"
     ),
+    # Bitget
+    "bitget_coarse_permissions": _(
+        "cannot be verified: Bitget's answer does not say it for this key (only broad "
+        'permissions such as "trade", or names we do not know)'
+    ),
+    "bitget_key_or_passphrase": _(
+        "Rejected: the API key or the passphrase is wrong (Bitget does not say which)"
+    ),
+    "bitget_environment_mismatch": _(
+        "Rejected: Bitget says this key belongs to the other environment (demo or live). "
+        "Check whether it is a demo trading key and set the connection to match"
+    ),
+    "bitget_bind_phone_or_google": _(
+        "Rejected: Bitget asks the account to bind a phone number or Google Authenticator first"
+    ),
+    "bitget_unified_account": _(
+        "Rejected: the account uses Bitget's Unified Trading Account, which the classic API "
+        "we test with does not serve"
+    ),
     # demo
     "demo_account": _("Demo account: no real exchange is contacted"),
     # generic

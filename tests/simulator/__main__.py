@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         "--port-base",
         type=int,
         default=None,
-        help="mexc, mexc_futures, kucoin, kucoin_futures listen on this port and the next "
-        "three (default: ports picked by the OS)",
+        help="the hosts (mexc, mexc_futures, kucoin, kucoin_futures, bitget, in registry "
+        "order) listen on this port and the following ones (default: ports picked by the OS)",
     )
     parser.add_argument("--latency-ms", type=float, default=0, help="added to every request")
     parser.add_argument("--seed-demo-keys", action="store_true", help="register the demo keys")

@@ -192,10 +192,12 @@ CHECK_DETAILS: dict[str, Promise] = {
         "days",
     ),
     "key_expired": _("EXPIRED on %(date)s: create a new key and replace it here"),
+    "key_does_not_expire": _("does not expire"),
     # what an exchange cannot tell
     "key_info_refused": _(
         "cannot be verified: the key may not read its own permissions on this exchange"
     ),
+    "htx_no_spot_account": _("cannot be verified: HTX lists no spot account for this key"),
     # demo
     "demo_account": _("Demo account: no real exchange is contacted"),
     # generic

@@ -438,8 +438,10 @@ class HtxClient(ExchangeAPI):
         facts = KeyFacts(
             read="readonly" in names,
             spot_trade=trade,
-            # HTX has no separate futures permission: `trade` covers the derivatives API too
-            # (§6.3, §9, UNVERIFIED). A futures account that refused this key overrides it.
+            # HTX has no separate futures permission: "The API key is shared for all
+            # instruments in HTX including spot, futures, swap, options" and Trade is the one
+            # order permission (htx-docs spot/private_rest_api.md "Quick Start"; §6.3, §9).
+            # A futures account that refused this key overrides it.
             futures_trade=trade and not self._futures_account_refused(ctx),
             withdraw="withdraw" in names,
             raw_permissions=raw,

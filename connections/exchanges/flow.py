@@ -121,18 +121,26 @@ class TestContext:
 
     def send_signed(self, call: Call) -> Reply:
         """A signed call of `prepare`: its reply, or the test ends with credentials failed."""
-        return self.send_signed_all([call])[call.name]
+        reply = self.send_signed_all([call])[call.name]
+        assert isinstance(reply, Reply)
+        return reply
 
-    def send_signed_all(self, calls: Iterable[Call]) -> dict[str, Reply]:
+    def send_signed_all(
+        self, calls: Iterable[Call], optional: Iterable[Call] = ()
+    ) -> dict[str, Reply | ExchangeError]:
         """Independent signed calls of `prepare`, sent at once (HTX's uid and account id):
-        their replies, or the test ends with credentials failed on the first refusal."""
-        calls = list(calls)
-        results = self.transport.send_all(calls)
-        replies: dict[str, Reply] = {}
-        for call in calls:
+        their replies, or the test ends with credentials failed on the first refusal.
+        `optional` calls go out in the same round; their results (a reply, which may be an
+        error answer, or the error raised) come back as they are and never end the test."""
+        calls, optional = list(calls), list(optional)
+        results = self.transport.send_all([*calls, *optional])
+        replies: dict[str, Reply | ExchangeError] = {}
+        for call in [*calls, *optional]:
             result = results[call.name]
             if isinstance(result, Reply):
                 self.builder.report.latencies_ms[call.name] = result.latency_ms
+        for call in optional:
+            replies[call.name] = results[call.name]
         for call in calls:
             result = results[call.name]
             reply, error = self.client.settle(result, self)

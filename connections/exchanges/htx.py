@@ -201,7 +201,10 @@ DERIVATIVES_CODES: dict[int, Category] = {
 DERIVATIVES_RATE_LIMIT = frozenset({1032})
 
 # Calls answered by the derivatives host.
-DERIVATIVES_CALLS = frozenset({"futures_time", "swap_account"})
+DERIVATIVES_CALLS = frozenset({"futures_time", "swap_account", "asset_mode"})
+
+# Multi-Assets Collateral mode or not (htx-docs get_asset_mode.md, GET, Read permission).
+ASSET_MODE_PATH = "/v5/account/asset_mode"
 
 
 def error_fields(data: Any) -> tuple[str, str | int | None, str] | None:
@@ -252,6 +255,10 @@ def classify(reply: Reply) -> ExchangeError | None:
     if kind == "v1":
         rate_limited = code in V1_RATE_LIMIT
         category = _message_category(message) or V1_CODES.get(str(code))
+    elif kind == "v2" and futures_call:
+        # The derivatives host's v5 endpoints answer `{"code","msg"}` with its own codes.
+        rate_limited = code in DERIVATIVES_RATE_LIMIT
+        category = _message_category(message) or DERIVATIVES_CODES.get(code)  # type: ignore[arg-type]
     elif kind == "v2":
         rate_limited = code in V2_RATE_LIMIT
         category = _message_category(message) or V2_CODES.get(code)  # type: ignore[arg-type]
@@ -361,13 +368,23 @@ class HtxClient(ExchangeAPI):
 
     def prepare(self, ctx: TestContext) -> None:
         # The uid names the key in `GET /v2/user/api-key` (§6.3); the spot account id is part
-        # of the balance path (§6.5). Both are signed reads, sent at once.
+        # of the balance path (§6.5); for futures, the asset mode says which account holds the
+        # USDT margin. All signed reads, sent at once.
         calls = [self._signed_call("uid", "htx", "GET", "/v2/user/uid", ctx, "time")]
-        if not ctx.futures:
+        optional = []
+        if ctx.futures:
+            optional.append(
+                self._signed_call(
+                    "asset_mode", "htx_futures", "GET", ASSET_MODE_PATH, ctx, "futures_time"
+                )
+            )
+        else:
             calls.append(
                 self._signed_call("accounts", "htx", "GET", "/v1/account/accounts", ctx, "time")
             )
-        replies = ctx.send_signed_all(calls)
+        replies = ctx.send_signed_all(calls, optional)
+        if ctx.futures:
+            ctx.data["multi_assets"] = self._multi_assets(replies["asset_mode"])
         # {"code": 200, "data": 63628520} (htx-docs spot/private_rest_api.md "Get UID").
         uid = as_int(replies["uid"].data.get("data"))
         if uid is None:
@@ -382,6 +399,16 @@ class HtxClient(ExchangeAPI):
             spot = [r for r in rows if isinstance(r, dict) and r.get("type") == "spot"]
             ctx.data["account_id"] = as_int(spot[0].get("id")) if spot else None
 
+    def _multi_assets(self, result: Reply | ExchangeError) -> bool:
+        """True when the account is in Multi-Assets Collateral mode: `{"code":200,"data":
+        {"assets_mode":1}}` (htx-docs get_asset_mode.md: 0 single-asset, 1 multi-assets).
+        Any other answer keeps the single-asset cross account, whose own answer then speaks
+        for the key (a key without a futures account is refused there with its own code)."""
+        if not isinstance(result, Reply) or self.classify(result) is not None:
+            return False
+        data = result.data.get("data") if isinstance(result.data, dict) else None
+        return isinstance(data, dict) and as_int(data.get("assets_mode")) == 1
+
     def plan(self, ctx: TestContext) -> SignedPlan:
         key_info = self._signed_call(
             "api_key",
@@ -392,10 +419,17 @@ class HtxClient(ExchangeAPI):
             "time",
             params={"uid": str(ctx.data["uid"]), "accessKey": ctx.credentials.api_key},
         )
-        if ctx.futures:
+        if ctx.futures and ctx.data.get("multi_assets"):
+            # "For Multi-Assets Collateral Mode users: Get information about your Futures
+            # account" (htx-docs get_account_balance.md, GET /v5/account/balance; what ccxt
+            # 4.5.90 reads for linear swaps).
+            balances: Call | None = self._signed_call(
+                "swap_account", "htx_futures", "GET", "/v5/account/balance", ctx, "futures_time"
+            )
+        elif ctx.futures:
             # The USDT-margined cross account (htx-docs get_cross_query_user_s_account_
             # information.md, "[Cross] Query User's Account Information", Read permission).
-            balances: Call | None = self._signed_call(
+            balances = self._signed_call(
                 "swap_account",
                 "htx_futures",
                 "POST",
@@ -504,11 +538,14 @@ class HtxClient(ExchangeAPI):
 
     @staticmethod
     def _futures_balances(reply: Reply) -> list[dict[str, str]]:
+        data = reply.data.get("data")
+        if isinstance(data, dict):
+            return HtxClient._multi_assets_balances(data)
         # {"status":"ok","data":[{"margin_mode":"cross","margin_account":"USDT",
         # "margin_asset":"USDT","margin_balance":…,"withdraw_available":…,…}]}: equity is
         # `margin_balance`, available is `withdraw_available` ("available transfer amount")
         # (htx-docs get_cross_query_user_s_account_information.md).
-        rows = reply.data.get("data")
+        rows = data
         if not isinstance(rows, list):
             raise unexpected("HTX futures", "cross account without data")
         amounts: dict[str, tuple[Decimal, Decimal]] = {}
@@ -520,6 +557,24 @@ class HtxClient(ExchangeAPI):
             available = to_decimal(row.get("withdraw_available"))
             if not asset or equity is None or available is None:
                 raise unexpected("HTX futures", f"unreadable cross account {asset or '?'}")
+            amounts[asset] = (equity, available)
+        return summarise_balances(amounts, ("equity", "available"))
+
+    @staticmethod
+    def _multi_assets_balances(data: Mapping[str, Any]) -> list[dict[str, str]]:
+        # {"code":200,"data":{"equity":…,"available_margin":…,"details":[{"currency":"USDT",
+        # "equity":…,"available":…,…}]}} (htx-docs get_account_balance.md).
+        rows = data.get("details")
+        if not isinstance(rows, list):
+            raise unexpected("HTX futures", "account balance without details")
+        amounts: dict[str, tuple[Decimal, Decimal]] = {}
+        for row in rows:
+            if not isinstance(row, dict):
+                continue
+            asset = str(row.get("currency") or "").upper()
+            equity, available = to_decimal(row.get("equity")), to_decimal(row.get("available"))
+            if not asset or equity is None or available is None:
+                raise unexpected("HTX futures", f"unreadable balance for {asset or '?'}")
             amounts[asset] = (equity, available)
         return summarise_balances(amounts, ("equity", "available"))
 

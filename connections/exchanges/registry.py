@@ -274,6 +274,20 @@ _HTX = ExchangeSpec(
             source="htx-docs usdtm rate limits (read 72/3 s per UID)",
         ),
         RateLimit(
+            "GET /v5/account/asset_mode",
+            72,
+            3,
+            scope="uid",
+            source="htx-docs Get Asset Mode (read 72/3 s per UID)",
+        ),
+        RateLimit(
+            "GET /v5/account/balance",
+            72,
+            3,
+            scope="uid",
+            source="htx-docs Get Account Balance, multi-assets mode (read 72/3 s per UID)",
+        ),
+        RateLimit(
             "GET /api/v1/timestamp",
             240,
             3,

@@ -221,6 +221,7 @@ def htx(rsps, *, futures=False, api_key=None, balance=None, swap=None, uid=None,
             json=balance or load("htx_balance"),
         )
     else:
+        rsps.add(responses.GET, f"{FUTURES}/v5/account/asset_mode", json=load("htx_asset_mode"))
         rsps.add(
             responses.POST,
             f"{FUTURES}/linear-swap-api/v1/swap_cross_account_info",
@@ -276,6 +277,57 @@ def test_healthy_futures_key_is_online(rsps, credentials):
     assert "futures" in report.permissions
     swap_call = next(c for c in rsps.calls if "swap_cross_account_info" in c.request.url)
     assert swap_call.request.body in (b'{"margin_account":"USDT"}', '{"margin_account":"USDT"}')
+
+
+def test_multi_assets_collateral_mode_reads_the_v5_balance(rsps, credentials):
+    timestamps(rsps, futures=True)
+    rsps.add(responses.GET, f"{SPOT}/v2/user/uid", json=load("htx_uid"))
+    mode = load("htx_asset_mode")
+    mode["data"]["assets_mode"] = 1
+    rsps.add(responses.GET, f"{FUTURES}/v5/account/asset_mode", json=mode)
+    rsps.add(responses.GET, f"{FUTURES}/v5/account/balance", json=load("htx_v5_balance"))
+    rsps.add(responses.GET, f"{SPOT}/v2/user/api-key", json=key_info())
+
+    report = run(credentials, Market.FUTURES)
+
+    assert report.verdict == "online", report.to_dict()
+    assert report.balances == [
+        {"asset": "USDT", "equity": "-0.0969198676", "available": "-0.0050448676"},
+        {"asset": "BTC", "equity": "1", "available": "1"},
+    ]
+    assert not [c for c in rsps.calls if "swap_cross_account_info" in c.request.url]
+    assert set(report.latencies_ms) == {
+        "time",
+        "futures_time",
+        "uid",
+        "asset_mode",
+        "api_key",
+        "swap_account",
+    }
+
+
+def test_asset_mode_failure_falls_back_to_the_cross_account(rsps, credentials):
+    timestamps(rsps, futures=True)
+    rsps.add(responses.GET, f"{SPOT}/v2/user/uid", json=load("htx_uid"))
+    rsps.add(
+        responses.GET,
+        f"{FUTURES}/v5/account/asset_mode",
+        json={
+            "code": 4007,
+            "msg": "Unified account special interface, non - one account is not available",
+        },
+    )
+    rsps.add(
+        responses.POST,
+        f"{FUTURES}/linear-swap-api/v1/swap_cross_account_info",
+        json=load("htx_swap_cross_account"),
+    )
+    rsps.add(responses.GET, f"{SPOT}/v2/user/api-key", json=key_info())
+
+    report = run(credentials, Market.FUTURES)
+
+    assert report.verdict == "online", report.to_dict()
+    assert report.balances == [{"asset": "USDT", "equity": "10000", "available": "9950.5"}]
 
 
 def test_docs_second_key_withdraw_and_seven_days_left(rsps):
@@ -410,6 +462,7 @@ def test_base_urls_are_honoured_and_signed_with_their_port(rsps, credentials):
     body["ts"] = NOW_MS
     rsps.add(responses.GET, f"{futures}/api/v1/timestamp", json=body)
     rsps.add(responses.GET, f"{spot}/v2/user/uid", json=load("htx_uid"))
+    rsps.add(responses.GET, f"{futures}/v5/account/asset_mode", json=load("htx_asset_mode"))
     rsps.add(responses.GET, f"{spot}/v2/user/api-key", json=key_info())
     rsps.add(
         responses.POST,

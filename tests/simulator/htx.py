@@ -402,8 +402,59 @@ class HtxFuturesAPI(HtxAPI):
             pool="futures_private",
         )
 
+        # Multi-Assets Collateral mode (htx-docs get_asset_mode.md, get_account_balance.md).
+        self.add(
+            "GET", "/v5/account/asset_mode", self.asset_mode, signed=True, pool="futures_private"
+        )
+        self.add("GET", "/v5/account/balance", self.v5_balance, signed=True, pool="futures_private")
+
     def timestamp(self, request: SimRequest, key: SimKey | None) -> SimResponse:
         return json_response(200, {"status": "ok", "ts": self.now_ms()})
+
+    def asset_mode(self, request: SimRequest, key: SimKey | None) -> SimResponse:
+        assert key is not None
+        mode = 1 if key.extra.get("multi_assets") else 0
+        return json_response(
+            200,
+            {"code": 200, "msg": "Success", "data": {"assets_mode": mode}, "ts": self.now_ms()},
+        )
+
+    def v5_balance(self, request: SimRequest, key: SimKey | None) -> SimResponse:
+        assert key is not None
+        if not key.futures:
+            # The v5 wording of "not opened" is UNVERIFIED; the code is the v1 one.
+            return json_response(
+                200,
+                {
+                    "code": 1220,
+                    "msg": "You don’t have access permission as you have not opened contracts "
+                    "trading.",
+                    "data": None,
+                    "ts": self.now_ms(),
+                },
+            )
+        details = [
+            {
+                "currency": asset,
+                "equity": plain(free + locked),
+                "available": plain(free),
+                "withdraw_available": plain(free),
+                "profit_unreal": "0",
+                "initial_margin": "0",
+                "maintenance_margin": "0",
+            }
+            for asset, (free, locked) in key.balances.items()
+        ]
+        usdt_free, usdt_locked = key.balances.get("USDT", (0, 0))
+        data = {
+            "state": "1",
+            "equity": plain(usdt_free + usdt_locked),
+            "available_margin": plain(usdt_free),
+            "details": details,
+        }
+        return json_response(
+            200, {"code": 200, "msg": "Success", "data": data, "ts": self.now_ms()}
+        )
 
     def contracts(self, request: SimRequest, key: SimKey | None) -> SimResponse:
         return json_response(200, {"status": "ok", "data": HTX_CONTRACTS, "ts": self.now_ms()})

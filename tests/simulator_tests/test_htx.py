@@ -158,6 +158,22 @@ def test_key_expiring_soon_is_a_warning(sim, market):
     assert report.key_expires_at is not None
 
 
+def test_multi_assets_collateral_account_is_read_from_v5(sim):
+    key = sim.new_key("htx", multi_assets=True)
+    report = run(sim, key, Market.FUTURES)
+    assert report.verdict == "online", report.to_dict()
+    assert report.free_balance("USDT") == pytest.approx(1250.5)
+    paths = {r.path for r in sim.requests}
+    assert "/v5/account/balance" in paths
+    assert "/linear-swap-api/v1/swap_cross_account_info" not in paths
+
+
+def test_multi_assets_account_without_futures_fails_futures(sim):
+    key = sim.new_key("htx", multi_assets=True, futures=False)
+    report = run(sim, key, Market.FUTURES)
+    assert report.category == Category.FUTURES_NOT_PERMITTED
+
+
 def test_futures_missing_fails_futures(sim):
     report = run(sim, sim.new_key("htx", futures=False), Market.FUTURES)
     assert report.category == Category.FUTURES_NOT_PERMITTED
@@ -314,7 +330,8 @@ def test_rate_limit_is_temporary_with_retry_after(sim, host, market):
 
 def test_enforced_derivatives_quota_is_temporary(sim):
     key = sim.new_key("htx")
-    sim.set_rate_limit("htx", "futures_private", limit=1)
+    # One test makes two private derivatives calls (asset mode, account).
+    sim.set_rate_limit("htx", "futures_private", limit=2)
     assert run(sim, key, Market.FUTURES).verdict == "online"
     with pytest.raises(TemporaryExchangeError) as caught:
         run(sim, key, Market.FUTURES)

@@ -589,3 +589,41 @@ def test_pairs_keep_online_api_tradable_spot_and_listed_perpetual_swaps():
     client = HtxClient()
     assert client.pairs(payloads.__getitem__, Market.SPOT) == ["XRP3S/USDT", "BTC/USDT"]
     assert client.pairs(payloads.__getitem__, Market.FUTURES) == ["BTC/USDT"]
+
+
+# --- registry -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        DOC_KEY,  # the docs' signing example
+        KEY,  # the api-key docs example
+        "bewr5drtmh-07ef7902-a9b54b77-001d1",  # a prefixed access key (wecando168/Huobi.Net)
+    ],
+)
+def test_documented_key_shapes_are_accepted(key):
+    from connections.exchanges import registry
+
+    assert registry.get("htx").validate(key, DOC_SECRET) == {}
+
+
+def test_registry_lists_every_endpoint_a_test_calls_with_a_source():
+    from connections.exchanges import registry
+
+    spec = registry.get("htx")
+    endpoints = {limit.endpoint for limit in spec.rate_limits}
+    assert {
+        "GET /v1/common/timestamp",
+        "GET /api/v1/timestamp",
+        "GET /v2/user/uid",
+        "GET /v2/user/api-key",
+        "GET /v1/account/accounts",
+        "GET /v1/account/accounts/{id}/balance",
+        "POST /linear-swap-api/v1/swap_cross_account_info",
+        "GET /v5/account/asset_mode",
+        "GET /v5/account/balance",
+    } == endpoints
+    assert all(limit.source for limit in spec.rate_limits)
+    assert spec.needs_passphrase is False and spec.demo_environment is False
+    assert CheckName.KEY_EXPIRY in spec.verifies

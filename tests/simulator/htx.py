@@ -4,6 +4,11 @@ Sources: exchanges-more.md §6 (HTX's official Python SDK, the API-key announcem
 error bodies) and HTX's own API pages as crawled in github rosssaunders/coincise `docs/htx/`
 ("htx-docs"). Signature Version 2 is verified here independently of the client: the host is
 the `Host` header the request arrived with, exactly as HTX verifies the host it was called on.
+
+Key traits (`SimKey.extra`): `sub_user=True` (the api-key query is refused, as HTX documents it
+for parent users), `no_spot_account=True` (no spot account listed), `multi_assets=True` (the
+futures account is in Multi-Assets Collateral mode). `futures=False` means no futures account
+opened; `expires_at_ms` sets `validDays` (unbound keys otherwise show 90, bound ones -1).
 """
 
 from __future__ import annotations

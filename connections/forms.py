@@ -3,9 +3,11 @@ from __future__ import annotations
 import unicodedata
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from backfuture.forms import ErrorFocusMixin
+from connections import guides
 from connections.exchanges import registry
 from connections.exchanges.base import CheckName
 from connections.models import Market
@@ -60,16 +62,22 @@ class CredentialsMixin:
     spec: registry.ExchangeSpec
 
     def add_credential_fields(self) -> None:
+        # The exchange's own names for its credentials, where its guide gives them (HTX:
+        # "Access Key").
+        guide = guides.guide_for(self.spec.slug)
+        secret_help = _("Encrypted as soon as you save. It is never shown again, to anyone.")
+        if guide and guide.secret_help:
+            secret_help = format_lazy("{} {}", guide.secret_help, secret_help)
         self.fields["api_key"] = forms.CharField(
-            label=_("API key"),
+            label=(guide and guide.key_label) or _("API key"),
             max_length=200,
             widget=KeyInput(),
         )
         self.fields["api_secret"] = forms.CharField(
-            label=_("Secret key"),
+            label=(guide and guide.secret_label) or _("Secret key"),
             max_length=300,
             widget=SecretInput(),
-            help_text=_("Encrypted as soon as you save. It is never shown again, to anyone."),
+            help_text=secret_help,
         )
         if self.spec.needs_passphrase:
             self.fields["passphrase"] = forms.CharField(

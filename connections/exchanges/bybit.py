@@ -411,8 +411,10 @@ class BybitClient(ExchangeAPI):
             ip_whitelist=whitelist,
             expires_at=expires_at,
             # An IP-bound key reports the epoch: it does not expire (§3.3, current example).
-            expires_never=expires_at is None and bool(whitelist),
+            never_expires=expires_at is None and bool(whitelist),
         )
+        if facts.never_expires:
+            facts.details[CheckName.KEY_EXPIRY] = ("key_never_expires", {})
         if read_only:
             code = "bybit_read_only_key"
             facts.details[CheckName.TRADE_PERMISSION] = (code, {})

@@ -88,8 +88,9 @@ class KeyFacts:
     # Where only a yes/no is reported (Binance `ipRestrict`).
     ip_restricted: bool | None = None
     expires_at: datetime | None = None
-    # The exchange says the key does not expire (Bybit: a key bound to IPs).
-    expires_never: bool = False
+    # The exchange reports that the key never expires (HTX `validDays` -1): the expiry check
+    # passes instead of "not reported".
+    never_expires: bool = False
     # Detail code and params to show for a check instead of the generic one, for facts worth
     # naming (account mode, a key created before the futures account, the key's portfolio).
     details: dict[CheckName, tuple[str, dict[str, Any]]] = field(default_factory=dict)
@@ -124,13 +125,35 @@ class TestContext:
 
     def send_signed(self, call: Call) -> Reply:
         """A signed call of `prepare`: its reply, or the test ends with credentials failed."""
-        reply = self.transport.send(call)
-        self.builder.report.latencies_ms[call.name] = reply.latency_ms
-        _, error = self.client.settle(reply, self)
-        if error is not None:
-            self.builder.fail_credentials(error, latency_ms=reply.latency_ms)
-            raise _Stop
+        reply = self.send_signed_all([call])[call.name]
+        assert isinstance(reply, Reply)
         return reply
+
+    def send_signed_all(
+        self, calls: Iterable[Call], optional: Iterable[Call] = ()
+    ) -> dict[str, Reply | ExchangeError]:
+        """Independent signed calls of `prepare`, sent at once (HTX's uid and account id):
+        their replies, or the test ends with credentials failed on the first refusal.
+        `optional` calls go out in the same round; their results (a reply, which may be an
+        error answer, or the error raised) come back as they are and never end the test."""
+        calls, optional = list(calls), list(optional)
+        results = self.transport.send_all([*calls, *optional])
+        replies: dict[str, Reply | ExchangeError] = {}
+        for call in [*calls, *optional]:
+            result = results[call.name]
+            if isinstance(result, Reply):
+                self.builder.report.latencies_ms[call.name] = result.latency_ms
+        for call in optional:
+            replies[call.name] = results[call.name]
+        for call in calls:
+            result = results[call.name]
+            reply, error = self.client.settle(result, self)
+            if error is not None:
+                self.builder.fail_credentials(error, latency_ms=latency_of(result))
+                raise _Stop
+            assert reply is not None
+            replies[call.name] = reply
+        return replies
 
 
 class _Stop(Exception):
@@ -279,6 +302,8 @@ class ExchangeAPI(HttpExchangeClient):
                     )
                     raise _Stop
                 ctx.key_info_refused = True
+                # The refusal is not a description of the key: key_facts gets no reply.
+                introspected = None
                 builder.note_message(error.message)
             builder.set(
                 CheckName.CREDENTIALS,
@@ -498,8 +523,8 @@ class ExchangeAPI(HttpExchangeClient):
     def _expiry_check(self, ctx: TestContext, facts: KeyFacts, latency: int | None) -> None:
         builder = ctx.builder
         expires_at = facts.expires_at
-        if expires_at is None and facts.expires_never:
-            builder.set(CheckName.KEY_EXPIRY, Outcome.OK, "key_never_expires", latency_ms=latency)
+        if expires_at is None and facts.never_expires:
+            builder.set(CheckName.KEY_EXPIRY, Outcome.OK, "key_does_not_expire", latency_ms=latency)
             return
         if expires_at is None:
             self._not_verifiable(builder, CheckName.KEY_EXPIRY, ctx, default="not_reported")

@@ -224,6 +224,7 @@ CHECK_DETAILS: dict[str, Promise] = {
     "bybit_demo_no_key_info": _(
         "cannot be verified: Bybit's demo trading does not let a key read its own permissions"
     ),
+    "key_does_not_expire": _("does not expire"),
     # what an exchange cannot tell
     "key_info_refused": _(
         "cannot be verified: the key may not read its own permissions on this exchange"
@@ -247,6 +248,7 @@ CHECK_DETAILS: dict[str, Promise] = {
         "Rejected: the account uses Bitget's Unified Trading Account, which the classic API "
         "we test with does not serve"
     ),
+    "htx_no_spot_account": _("cannot be verified: HTX lists no spot account for this key"),
     # demo
     "demo_account": _("Demo account: no real exchange is contacted"),
     # generic

@@ -215,7 +215,9 @@ def test_key_whitelisted_elsewhere_fails_as_ip_not_allowed(sim, market):
     key = sim.new_key("bitget", ip_whitelist=["203.0.113.10"])
     sim.caller_ip = "192.0.2.44"
     report = run(sim, key, market)
-    assert_failed(report, Category.IP_NOT_ALLOWED, CheckName.IP_RESTRICTION, "ip_not_whitelisted_unreported")
+    assert_failed(
+        report, Category.IP_NOT_ALLOWED, CheckName.IP_RESTRICTION, "ip_not_whitelisted_unreported"
+    )
     assert check(report, CheckName.CREDENTIALS) == (Outcome.FAILED, "ip_not_allowed")
     # "40018 Invalid IP" names no address (caller IP in the text UNVERIFIED, §10.4).
     assert report.reported_ip is None

@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -204,9 +206,24 @@ def classify(reply: Reply, *, demo: bool = False) -> ExchangeError | None:
         retry_after=retry_after if category.is_temporary else None,
         # 50110 names the caller: "Your IP {param0} is not included in your API key's IP
         # whitelist." [P okx-docs error table, §2.6, §9].
-        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+        reported_ip=reported_ip(message) if category == Category.IP_NOT_ALLOWED else None,
         detail=_detail(code, demo),
     )
+
+
+# 50110's wording names the caller's address, IPv4 or IPv6 (§2.6).
+_CALLER_IP = re.compile(r"Your IP \[?([0-9A-Fa-f:.]+?)\]? is not included")
+
+
+def reported_ip(message: str) -> str | None:
+    """The caller IP in OKX's 50110 text, else whatever address the message carries."""
+    match = _CALLER_IP.search(message)
+    if match:
+        try:
+            return str(ipaddress.ip_address(match.group(1)))
+        except ValueError:
+            pass
+    return extract_ip(message)
 
 
 def _detail(code: str, demo: bool) -> str | None:

@@ -519,3 +519,15 @@ def test_credentials_validation(key, secret, passphrase, errors):
     from connections.exchanges import registry
 
     assert registry.get("okx").validate(key, secret, passphrase) == errors
+
+
+@pytest.mark.parametrize(
+    ("message", "ip"),
+    [
+        ("Your IP 203.0.113.9 is not included in your API key's IP whitelist.", "203.0.113.9"),
+        ("Your IP 2001:db8::7 is not included in your API key's IP whitelist.", "2001:db8::7"),
+        ("Your IP  is not included in your API key's IP whitelist.", None),
+    ],
+)
+def test_caller_ip_of_the_50110_text(message, ip):
+    assert okx.reported_ip(message) == ip

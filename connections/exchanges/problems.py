@@ -251,6 +251,39 @@ CHECK_DETAILS: dict[str, Promise] = {
     "htx_no_spot_account": _("cannot be verified: HTX lists no spot account for this key"),
     # demo
     "demo_account": _("Demo account: no real exchange is contacted"),
+    # A key of one environment used in the other (OKX 50101 "APIKey does not match current
+    # environment").
+    "demo_key_on_live": _(
+        "Rejected: this is a demo-trading key, but the connection uses the live exchange. "
+        "Mark the connection as demo trading, or create a key for live trading"
+    ),
+    "live_key_on_demo": _(
+        "Rejected: this is a live-trading key, but the connection uses demo trading. Create "
+        "a demo-trading key, or set up the connection for live trading"
+    ),
+    # credentials refused for one identifiable reason
+    "passphrase_wrong": _(
+        "Rejected: wrong passphrase. Type the passphrase exactly as you chose it when you "
+        "created the key (it is case-sensitive)"
+    ),
+    "secret_wrong": _(
+        "Rejected: the signature did not match. The secret key was most likely copied "
+        "incompletely or belongs to another key"
+    ),
+    "key_frozen": _("Rejected: the exchange has frozen this API key. Contact its support"),
+    # OKX
+    "okx_key_not_found": _(
+        "Rejected: OKX does not know this API key. Check that it was copied completely. Keys "
+        "created on OKX's regional sites (my.okx.com in the EEA, app.okx.com in the US) do "
+        "not exist on www.okx.com, which this connection uses"
+    ),
+    "okx_spot_mode_account": _(
+        "not possible: the OKX account is in %(account_mode)s, which cannot trade perpetual "
+        "swaps. Switch the account mode on OKX (Futures mode or a margin mode) and test again"
+    ),
+    "okx_futures_enabled": _(
+        "enabled (account mode: %(account_mode)s, position mode: %(position_mode)s)"
+    ),
     # generic
     "not_run": _("Not checked because an earlier check failed"),
     # a failed check whose detail is the problem category itself

@@ -17,6 +17,7 @@ from .demo import DemoClient
 from .htx import HtxClient
 from .kucoin import KucoinClient
 from .mexc import MexcClient
+from .okx import OkxClient
 
 
 class UnknownExchange(KeyError):
@@ -444,6 +445,56 @@ _HTX = ExchangeSpec(
     client_factory=HtxClient,
 )
 
+_OKX = ExchangeSpec(
+    slug="okx",
+    label="OKX",
+    needs_passphrase=True,
+    markets=(Market.SPOT, Market.FUTURES),
+    # Keys are UUIDs (`37c541a1-****-****-****-10fe7a038418` in okx-docs "Demo Trading
+    # Services"), secrets 32 hex characters (the docs' example `22582BD0CFF14C41EDBF1AB98506286D`,
+    # exchanges-more.md §2.2). Lenient on purpose: only the character classes are checked.
+    # The passphrase is chosen by the user at key creation and sent as typed (§2.2): only
+    # emptiness and stray edge whitespace are caught (OKX's length rules are not documented
+    # in the API docs).
+    key_pattern=r"[A-Za-z0-9-]{16,64}",
+    secret_pattern=r"[A-Za-z0-9]{16,128}",  # noqa: S106 (a format rule, not a secret)
+    passphrase_pattern=r"\S(?:.{0,126}\S)?",  # noqa: S106 (a format rule, not a secret)
+    verifies=frozenset(
+        {
+            CheckName.REACHABLE,
+            CheckName.CREDENTIALS,
+            CheckName.BALANCES,
+            CheckName.TRADE_PERMISSION,
+            CheckName.FUTURES_PERMISSION,
+            CheckName.WITHDRAWAL,
+            CheckName.IP_RESTRICTION,
+        }
+    ),
+    spot_orders_via_api=True,
+    futures_orders_via_api=True,
+    is_demo=False,
+    rate_limits=(
+        # okx-docs pages as crawled 2026-06-15 (exchanges-more.md §2.3, §2.5, §2.7): private
+        # endpoints per User ID, public per IP.
+        RateLimit("GET /api/v5/public/time", 10, 2, scope="ip", source="okx-docs Get system time"),
+        RateLimit(
+            "GET /api/v5/account/config",
+            5,
+            2,
+            scope="uid",
+            source="okx-docs Get account configuration",
+        ),
+        RateLimit("GET /api/v5/account/balance", 10, 2, scope="uid", source="okx-docs Get balance"),
+        # Read by the pair lists, not by a connection test: "IP + Instrument Type".
+        RateLimit(
+            "GET /api/v5/public/instruments", 20, 2, scope="ip", source="okx-docs Get instruments"
+        ),
+    ),
+    client_factory=OkxClient,
+    # Demo Trading keys (Trade → Demo Trading → Demo Trading API), exchanges-more.md §2.1.
+    demo_environment=True,
+)
+
 _DEMO = ExchangeSpec(
     slug="demo",
     label="Demo exchange (paper account)",
@@ -470,7 +521,7 @@ _DEMO = ExchangeSpec(
 )
 
 _SPECS: dict[str, ExchangeSpec] = {
-    spec.slug: spec for spec in (_MEXC, _KUCOIN, _BYBIT, _BITGET, _HTX, _DEMO)
+    spec.slug: spec for spec in (_MEXC, _KUCOIN, _BYBIT, _BITGET, _HTX, _OKX, _DEMO)
 }
 
 

@@ -170,14 +170,18 @@ class BingxAPI(HostAPI):
         if kind == "html_502":
             return html_502()
         if kind == "rate_limited":
-            retry = int(opts.get("retry_after", 2))
-            until = int(time.time() * 1000) + retry * 1000
+            # Retry-After only where the caller names one (the limiter, or a test); the
+            # message always carries BingX's unblock time in epoch ms (bingx-crawl
+            # query_assets.md "Errors").
+            headers = {"Retry-After": str(opts["retry_after"])} if "retry_after" in opts else {}
+            wait = int(opts.get("retry_after", opts.get("unblock_in", 2)))
+            until = int(time.time() * 1000) + wait * 1000
             return self.fail(
                 100410,
                 "code:100410:The endpoint trigger frequency limit rule is currently in the "
                 f"disabled period and will be unblocked after {until}",
                 status or 429,
-                **{"Retry-After": str(retry)},
+                **headers,
             )
         if kind == "ip_banned":
             # HTTP 418 for an IP that kept going after 429; lifted after 5 minutes (§7.7).

@@ -493,3 +493,23 @@ def test_clock_error_fails_the_credentials(rsps, bingx_credentials):
 
     assert report.category == Category.CLOCK_SKEW
     assert report.check(CheckName.CREDENTIALS).outcome == Outcome.FAILED
+
+
+# --- registry -----------------------------------------------------------------------------
+
+
+def test_registry_entry():
+    from connections.exchanges import registry
+
+    spec = registry.get("bingx")
+    assert spec.demo_environment is True and spec.needs_passphrase is False
+    assert {CheckName.WITHDRAWAL, CheckName.IP_RESTRICTION} <= spec.verifies
+    assert CheckName.KEY_EXPIRY not in spec.verifies
+    assert spec.validate(DOC_KEY, DOC_SECRET) == {}
+    assert {r.endpoint for r in spec.rate_limits} == {
+        "GET /openApi/swap/v2/server/time",
+        "GET /openApi/v1/account/apiPermissions",
+        "GET /openApi/spot/v1/account/balance",
+        "GET /openApi/swap/v3/user/balance",
+    }
+    assert isinstance(spec.build_client({}, demo=True), BingxClient)

@@ -31,4 +31,9 @@ GUIDE = ExchangeGuide(
         "BingX's demo trading (VST) uses the same key as your account. To test with demo "
         "funds, create the key as above and tick the demo trading box on this form."
     ),
+    demo_label=_("Use BingX's demo trading (VST)"),
+    demo_help=_(
+        "Tick it to test and trade with BingX's demo funds: the connection talks to BingX's "
+        'demo servers and is marked "demo". BingX uses the same key for live and demo trading.'
+    ),
 )

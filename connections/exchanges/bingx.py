@@ -62,6 +62,19 @@ PERMISSION_NAMES: dict[int, str] = {
     5: "withdraw",
     7: "sub_account_transfer",
 }
+# BingX's own names for the codes, as its docs write them: "1-Spot Trading, 2-Read,
+# 3-Perpetual Futures Trading, 4-Universal Transfer, ..." (sub-account API key edit page), and
+# the "API KEY permission:" line of each endpoint page (Read, Perpetual Futures Trading,
+# Withdraw, Internal Transfers Between Subaccounts). Shown with the code, which is what the
+# API reports.
+BINGX_NAMES: dict[int, str] = {
+    1: "Spot Trading",
+    2: "Read",
+    3: "Perpetual Futures Trading",
+    4: "Universal Transfer",
+    5: "Withdraw",
+    7: "Internal Transfers Between Subaccounts",
+}
 SPOT_TRADE = 1
 READ = 2
 PERPETUAL_TRADE = 3
@@ -298,7 +311,7 @@ def key_facts_of(data: Any) -> KeyFacts | None:
             spot_trade=SPOT_TRADE in codes,
             futures_trade=PERPETUAL_TRADE in codes,
             withdraw=WITHDRAW in codes,
-            raw_permissions=[str(code) for code in codes],
+            raw_permissions=[f"{BINGX_NAMES.get(code, 'code')} ({code})" for code in codes],
             permissions=[PERMISSION_NAMES.get(code, f"code_{code}") for code in codes],
             ip_whitelist=[str(ip) for ip in ips if str(ip).strip()]
             if isinstance(ips, list)

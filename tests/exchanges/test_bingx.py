@@ -207,7 +207,11 @@ def test_healthy_spot_key_is_online(rsps, bingx_credentials):
         {"asset": "USDT", "free": "45.733046995800514", "locked": "0"},
         {"asset": "BTC", "free": "0.0012", "locked": "0.0003"},
     ]
-    assert report.raw_permissions == ["1", "2", "3"]
+    assert report.raw_permissions == [
+        "Spot Trading (1)",
+        "Read (2)",
+        "Perpetual Futures Trading (3)",
+    ]
     assert report.permissions == ["spot", "read", "futures"]
     assert set(report.latencies_ms) == {"time", "api_permissions", "spot_balance"}
     # Three calls, no order of any kind.

@@ -63,7 +63,11 @@ def test_healthy_spot_key_is_online(sim):
     assert check(report, CheckName.WITHDRAWAL) == (Outcome.OK, "withdrawal_disabled")
     assert check(report, CheckName.IP_RESTRICTION) == (Outcome.OK, "ip_restricted")
     assert check(report, CheckName.KEY_EXPIRY) == (Outcome.NOT_VERIFIABLE, "not_reported")
-    assert report.raw_permissions == ["1", "2", "3"]
+    assert report.raw_permissions == [
+        "Spot Trading (1)",
+        "Read (2)",
+        "Perpetual Futures Trading (3)",
+    ]
     assert report.free_balance("USDT") == pytest.approx(1250.5)
     assert paths(sim) == {
         ("bingx", "/openApi/swap/v2/server/time", 200),
@@ -126,7 +130,8 @@ def test_withdrawal_on_fails_as_withdrawal_enabled(sim, market):
     assert report.verdict == "failed"
     assert report.category == Category.WITHDRAWAL_ENABLED
     assert check(report, CheckName.WITHDRAWAL) == (Outcome.FAILED, "withdrawal_enabled")
-    assert "5" in report.raw_permissions
+    assert "Withdraw (5)" in report.raw_permissions
+    assert "Withdraw (5)" in report.message
 
 
 @pytest.mark.parametrize("market", MARKETS)

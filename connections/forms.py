@@ -146,9 +146,12 @@ class ConnectionCreateForm(ErrorFocusMixin, CredentialsMixin, forms.Form):
         self.fields["market"].choices = [(m.value, Market(m.value).label) for m in spec.markets]
         self.fields["market"].initial = spec.markets[0].value
         if spec.demo_environment:
+            guide = guides.guide_for(spec.slug)
             self.fields["demo"] = forms.BooleanField(
-                label=_("This is a key of %(exchange)s's demo trading") % {"exchange": spec.label},
-                help_text=_(
+                label=(guide and guide.demo_label)
+                or _("This is a key of %(exchange)s's demo trading") % {"exchange": spec.label},
+                help_text=(guide and guide.demo_help)
+                or _(
                     "Tick it for a key you created in the exchange's demo (paper trading) mode: "
                     "it is tested against the demo servers, and the connection is marked "
                     '"demo". Demo keys do not work on the live exchange, nor live keys in demo.'

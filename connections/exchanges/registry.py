@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import CheckName, ExchangeClient, Market
+from .bingx import BingxClient
 from .bitget import BitgetClient
 from .bybit import BybitClient
 from .demo import DemoClient
@@ -495,6 +496,92 @@ _OKX = ExchangeSpec(
     demo_environment=True,
 )
 
+_BINGX = ExchangeSpec(
+    slug="bingx",
+    label="BingX",
+    needs_passphrase=False,
+    markets=(Market.SPOT, Market.FUTURES),
+    # The docs' example key and secret are 85 letters and digits (exchanges-more.md §7.2);
+    # their length is not specified anywhere, so any plausible run of letters and digits is
+    # accepted.
+    key_pattern=r"[A-Za-z0-9]{16,128}",
+    secret_pattern=r"[A-Za-z0-9]{16,128}",  # noqa: S106 (a format rule, not a secret)
+    passphrase_pattern=None,
+    verifies=frozenset(
+        {
+            CheckName.REACHABLE,
+            CheckName.CREDENTIALS,
+            CheckName.BALANCES,
+            CheckName.TRADE_PERMISSION,
+            CheckName.FUTURES_PERMISSION,
+            CheckName.WITHDRAWAL,
+            CheckName.IP_RESTRICTION,
+        }
+    ),
+    spot_orders_via_api=True,
+    futures_orders_via_api=True,
+    is_demo=False,
+    rate_limits=(
+        # Per-UID limits from each endpoint's page (exchanges-more.md §7.3, §7.5); per-IP group
+        # limits from "Rate limit" (bingx-crawl usdt_futures/general_information/rate_limit.md:
+        # group 1 market 500 per 10 s; groups 2 and 3 account, 300 per 10 s per endpoint).
+        RateLimit(
+            "GET /openApi/swap/v2/server/time",
+            500,
+            10,
+            scope="ip",
+            source="bingx-docs Rate limit, Market API group 1",
+        ),
+        # §7.3 (docs-v3, 2025-10): 5/s per UID; an older crawl of the same page says 2/s
+        # (bingx-crawl query_user_api_key_permissions.md).
+        RateLimit(
+            "GET /openApi/v1/account/apiPermissions",
+            5,
+            1,
+            scope="uid",
+            source="bingx-docs Query API KEY Permissions",
+        ),
+        RateLimit(
+            "GET /openApi/v1/account/apiPermissions",
+            300,
+            10,
+            scope="ip",
+            source="bingx-docs Rate limit, Account API group 2",
+        ),
+        RateLimit(
+            "GET /openApi/spot/v1/account/balance",
+            5,
+            1,
+            scope="uid",
+            source="bingx-docs Query Assets",
+        ),
+        RateLimit(
+            "GET /openApi/spot/v1/account/balance",
+            300,
+            10,
+            scope="ip",
+            source="bingx-docs Rate limit, Account API group 3",
+        ),
+        RateLimit(
+            "GET /openApi/swap/v3/user/balance",
+            5,
+            1,
+            scope="uid",
+            source="bingx-docs Query account data",
+        ),
+        RateLimit(
+            "GET /openApi/swap/v3/user/balance",
+            300,
+            10,
+            scope="ip",
+            source="bingx-docs Rate limit, Account API group 3",
+        ),
+    ),
+    client_factory=BingxClient,
+    # VST demo trading on open-api-vst.bingx.com (§7.1), with the account's own key.
+    demo_environment=True,
+)
+
 _DEMO = ExchangeSpec(
     slug="demo",
     label="Demo exchange (paper account)",
@@ -521,7 +608,7 @@ _DEMO = ExchangeSpec(
 )
 
 _SPECS: dict[str, ExchangeSpec] = {
-    spec.slug: spec for spec in (_MEXC, _KUCOIN, _BYBIT, _BITGET, _HTX, _OKX, _DEMO)
+    spec.slug: spec for spec in (_MEXC, _KUCOIN, _BYBIT, _BITGET, _HTX, _OKX, _BINGX, _DEMO)
 }
 
 

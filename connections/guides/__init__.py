@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from connections.exchanges.base import CheckName
 
-from . import bitget, bybit, htx, kucoin, mexc, okx
+from . import bingx, bitget, bybit, htx, kucoin, mexc, okx
 from .base import ExchangeGuide
 
 __all__ = ["GUIDES", "ExchangeGuide", "guide_for"]
@@ -151,7 +151,15 @@ CAPABILITIES = {
 # One guide module per exchange.
 GUIDES: dict[str, ExchangeGuide] = {
     guide.slug: guide
-    for guide in (mexc.GUIDE, kucoin.GUIDE, bybit.GUIDE, bitget.GUIDE, htx.GUIDE, okx.GUIDE)
+    for guide in (
+        mexc.GUIDE,
+        kucoin.GUIDE,
+        bybit.GUIDE,
+        bitget.GUIDE,
+        htx.GUIDE,
+        okx.GUIDE,
+        bingx.GUIDE,
+    )
 }
 
 

@@ -29,6 +29,10 @@ class ExchangeGuide:
     key_label: Promise | None = None
     secret_label: Promise | None = None
     secret_help: Promise | None = None
+    # The form's demo checkbox, where the exchange's demo works differently from the default
+    # wording (separate demo keys): BingX's demo uses the account's own key.
+    demo_label: Promise | None = None
+    demo_help: Promise | None = None
 
     @property
     def hints(self) -> list[Promise]:

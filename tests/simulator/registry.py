@@ -6,10 +6,18 @@ APIs and a `SIM = SimExchange(...)`, then add it to `_ALL` below.
 
 from __future__ import annotations
 
-from . import bitget, bybit, htx, kucoin, mexc, okx
+from . import bingx, bitget, bybit, htx, kucoin, mexc, okx
 from .base import SimExchange
 
-_ALL: tuple[SimExchange, ...] = (mexc.SIM, kucoin.SIM, bybit.SIM, bitget.SIM, htx.SIM, okx.SIM)
+_ALL: tuple[SimExchange, ...] = (
+    mexc.SIM,
+    kucoin.SIM,
+    bybit.SIM,
+    bitget.SIM,
+    htx.SIM,
+    okx.SIM,
+    bingx.SIM,
+)
 
 SIM_EXCHANGES: dict[str, SimExchange] = {exchange.slug: exchange for exchange in _ALL}
 EXCHANGES: tuple[str, ...] = tuple(SIM_EXCHANGES)

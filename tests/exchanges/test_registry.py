@@ -38,8 +38,13 @@ def test_unknown_slug_raises_a_clear_error():
 
 
 def test_demo_is_listed_only_on_request():
-    assert registry.choices() == [("mexc", "MEXC"), ("kucoin", "KuCoin")]
-    assert [s.slug for s in registry.all_specs(include_demo=True)] == ["mexc", "kucoin", "demo"]
+    assert registry.choices() == [("mexc", "MEXC"), ("kucoin", "KuCoin"), ("coinbase", "Coinbase")]
+    assert [s.slug for s in registry.all_specs(include_demo=True)] == [
+        "mexc",
+        "kucoin",
+        "coinbase",
+        "demo",
+    ]
     assert registry.get("demo").is_demo is True
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from backfuture.forms import ErrorFocusMixin
+from connections import guides
 from connections.exchanges import registry
 from connections.exchanges.base import CheckName
 from connections.models import Market
@@ -60,16 +61,26 @@ class CredentialsMixin:
     spec: registry.ExchangeSpec
 
     def add_credential_fields(self) -> None:
+        # The exchange's own names for its credentials, where its guide gives them.
+        guide = guides.guide_for(self.spec.slug)
+        # Where pastes are tidied, one field may fill the other (a key file pasted whole):
+        # emptiness is then judged after tidying, by `spec.validate`.
+        fills_other = self.spec.normalise is not None
+        # Room for a PEM private key or a downloaded key file pasted whole (Coinbase) into
+        # either field; the registry's patterns judge the tidied values.
         self.fields["api_key"] = forms.CharField(
-            label=_("API key"),
-            max_length=200,
+            label=(guide and guide.key_label) or _("API key"),
+            max_length=4000,
+            required=not fills_other,
             widget=KeyInput(),
         )
         self.fields["api_secret"] = forms.CharField(
-            label=_("Secret key"),
-            max_length=300,
+            label=(guide and guide.secret_label) or _("Secret key"),
+            max_length=4000,
+            required=not fills_other,
             widget=SecretInput(),
-            help_text=_("Encrypted as soon as you save. It is never shown again, to anyone."),
+            help_text=(guide and guide.secret_help)
+            or _("Encrypted as soon as you save. It is never shown again, to anyone."),
         )
         if self.spec.needs_passphrase:
             self.fields["passphrase"] = forms.CharField(
@@ -118,10 +129,18 @@ class CredentialsMixin:
             if field not in self.fields or self.has_error(field):
                 continue
             if problem == "malformed":
-                self.add_error(field, MALFORMED[field] % {"exchange": self.spec.label})
+                self.add_error(field, self._malformed_text(field))
             else:
                 self.add_error(field, forms.Field.default_error_messages["required"])
         return cleaned_data
+
+    def _malformed_text(self, field: str) -> str:
+        guide = guides.guide_for(self.spec.slug)
+        specific = {
+            "api_key": guide and guide.key_malformed,
+            "api_secret": guide and guide.secret_malformed,
+        }.get(field)
+        return str(specific) if specific else MALFORMED[field] % {"exchange": self.spec.label}
 
 
 class ConnectionCreateForm(ErrorFocusMixin, CredentialsMixin, forms.Form):

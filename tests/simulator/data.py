@@ -303,4 +303,25 @@ DEMO_KEYS: list[dict[str, Any]] = [
         "passphrase": "demo passphrase",
         "ip_whitelist": ["203.0.113.99"],
     },
+    # Coinbase: the official SDK's published test keys (coinbase-advanced-py tests/constants.py,
+    # exchanges-more.md §8.2), public by design.
+    {
+        "label": "coinbase healthy (EC P-256 key)",
+        "exchange": "coinbase",
+        "api_key": "organizations/test-organization/apiKeys/test-api-key",
+        "secret": (
+            "-----BEGIN EC PRIVATE KEY-----\n"
+            "MHcCAQEEIKwf3Uox30cRWzRBOPoPOH5p0Gpb0Dt8zUKXUEM5fMkGoAoGCCqGSM49\n"
+            "AwEHoUQDQgAEbAtpLlSZYVOwYICz+uEyxcS29vRIujiES/gQ1DC7FV4zK4JuYE9v\n"
+            "qDyGZQYjdXHLM7I6f/QnnOITL+dXYWBHRA==\n"
+            "-----END EC PRIVATE KEY-----\n"
+        ),
+    },
+    {
+        "label": "coinbase Transfer enabled (Ed25519 key)",
+        "exchange": "coinbase",
+        "api_key": "organizations/test-organization/apiKeys/test-ed25519-key",
+        "secret": "k0BUni0p0vZG1BdpVjS6ogBJ7kxm630AJ2dN+tuputDOKsRAwgyrpEQLeBtS1znTmzPX6Xr2eOWpzx6nW8knkA==",
+        "withdrawal": True,
+    },
 ]

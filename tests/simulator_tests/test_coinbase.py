@@ -254,3 +254,10 @@ def test_down_exchange_is_temporary(sim):
     sim.set_fault("coinbase", "maintenance", status=500)
     with pytest.raises(TemporaryExchangeError):
         run(sim, key)
+
+
+def test_seeded_demo_keys_use_the_sdks_published_test_keys(sim):
+    keys = [key for key in sim.seed_demo_keys() if key.exchange == "coinbase"]
+    healthy, transfer = keys
+    assert run(sim, healthy).verdict == "online"
+    assert run(sim, transfer).category == Category.WITHDRAWAL_ENABLED

@@ -406,6 +406,19 @@ class CoinbaseClient(ExchangeAPI):
                 )
             )
 
+    def refine(self, call_name: str, error: ExchangeError, ctx: TestContext) -> ExchangeError:
+        # The SDK signs with Ed25519 keys (§8.2), but Coinbase's own CLI guide says "change the
+        # key type to ECDSA (brokerage rejects Ed25519)" (docs.cdp.coinbase.com/coinbase-cli/
+        # skill). Which holds is UNVERIFIED: the key is accepted here, and a refusal says so.
+        if error.detail == "coinbase_unauthorized":
+            try:
+                key = load_private_key(ctx.credentials.api_secret)
+            except KeyFormatError:
+                return error
+            if isinstance(key, ed25519.Ed25519PrivateKey):
+                error.detail = "coinbase_unauthorized_ed25519"
+        return error
+
     def _signed_call(self, name: str, path: str, ctx: TestContext) -> Call:
         base = self.base_urls["coinbase"]
         now_s = ctx.now_ms("time") // 1000

@@ -145,6 +145,11 @@ CHECK_DETAILS: dict[str, Promise] = {
         "Rejected (401 Unauthorized). Coinbase does not say why: the key name or private key "
         "is wrong, the key was deleted, or our server IPs are not on the key's IP allowlist"
     ),
+    "coinbase_unauthorized_ed25519": _(
+        "Rejected (401 Unauthorized). This is an Ed25519 key, and Coinbase's documentation says "
+        "Advanced Trade may refuse those: create an ECDSA key. Otherwise the key name or private "
+        "key is wrong, the key was deleted, or our server IPs are not on its IP allowlist"
+    ),
     "coinbase_spot_only": _("Coinbase is offered for spot trading only"),
     "coinbase_not_cdp_key": _(
         "This is not a Coinbase CDP API key. Advanced Trade needs a key name "

@@ -10,15 +10,20 @@ from .base import ExchangeGuide
 
 GUIDE = ExchangeGuide(
     slug="coinbase",
-    # The CDP portal's API keys page (cdp-docs "API Key Authentication"; the official SDK's
-    # error text points to cloud.coinbase.com/access/api, which now redirects to the portal).
-    api_management_url="https://portal.cdp.coinbase.com/access/api",
+    # The CDP portal's API keys page (docs.cdp.coinbase.com/coinbase-cli/skill, "Sign in to
+    # https://portal.cdp.coinbase.com/projects/api-keys").
+    api_management_url="https://portal.cdp.coinbase.com/projects/api-keys",
+    # Steps and names: cdp-docs coinbase-business "API Key Authentication" (Secret API Keys →
+    # Create API key → API restrictions: IP allowlist, portfolio and permissions; "Change
+    # signature algorithm to ECDSA") and coinbase-cli/skill ("change the key type to ECDSA
+    # (brokerage rejects Ed25519)").
     where=_(
         "Coinbase Advanced Trade uses keys from the Coinbase Developer Platform (CDP): open "
-        "portal.cdp.coinbase.com → API keys → Create API key, and choose the portfolio the bot "
-        "should trade in. Older Coinbase or Coinbase Pro keys do not work here."
+        "portal.cdp.coinbase.com → API Keys → Create API key, and choose the portfolio the bot "
+        "should trade in. Under Advanced settings, choose ECDSA as the signature algorithm. "
+        "Older Coinbase or Coinbase Pro keys do not work here."
     ),
-    spot=_("Tick View and Trade."),
+    spot=_("Under API restrictions, tick View and Trade."),
     futures=_(
         "Futures are not offered for Coinbase here: its derivatives need separate products "
         "and accounts."

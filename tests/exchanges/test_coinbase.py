@@ -515,3 +515,11 @@ def test_pairs_are_online_spot_products_open_for_trading():
     assert client.pairs(get, Market.SPOT) == ["BTC/USD", "ETH/USDC"]
     assert seen == [f"{BASE}/api/v3/brokerage/market/products?product_type=SPOT"]
     assert client.pairs(get, Market.FUTURES) == []
+
+
+def test_the_product_signs_without_pyjwt_or_ccxt():
+    from pathlib import Path
+
+    source = Path(coinbase.__file__).read_text()
+    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert not [line for line in imports if "jwt" in line or "ccxt" in line]

@@ -261,3 +261,13 @@ def test_seeded_demo_keys_use_the_sdks_published_test_keys(sim):
     healthy, transfer = keys
     assert run(sim, healthy).verdict == "online"
     assert run(sim, transfer).category == Category.WITHDRAWAL_ENABLED
+
+
+def test_refused_ed25519_key_is_told_coinbase_may_want_ecdsa(sim):
+    key = sim.add_key(
+        "coinbase", sim_data.coinbase_key_name(), sim_data.coinbase_ed25519_private_key()
+    )
+    sim.remove_key("coinbase", key.api_key)
+    report = run(sim, key)
+    assert report.category == Category.INVALID_KEY
+    assert checks(report)["credentials"] == ("failed", "coinbase_unauthorized_ed25519")

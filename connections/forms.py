@@ -66,17 +66,17 @@ class CredentialsMixin:
         # Where pastes are tidied, one field may fill the other (a key file pasted whole):
         # emptiness is then judged after tidying, by `spec.validate`.
         fills_other = self.spec.normalise is not None
-        # Room for a PEM private key or a downloaded key file pasted whole (Coinbase) into
-        # either field; the registry's patterns judge the tidied values.
+        # Such pastes need room (a PEM private key, a downloaded key file, Coinbase); the
+        # registry's patterns judge the tidied values.
         self.fields["api_key"] = forms.CharField(
             label=(guide and guide.key_label) or _("API key"),
-            max_length=4000,
+            max_length=4000 if fills_other else 200,
             required=not fills_other,
             widget=KeyInput(),
         )
         self.fields["api_secret"] = forms.CharField(
             label=(guide and guide.secret_label) or _("Secret key"),
-            max_length=4000,
+            max_length=4000 if fills_other else 300,
             required=not fills_other,
             widget=SecretInput(),
             help_text=(guide and guide.secret_help)

@@ -63,19 +63,26 @@ class CredentialsMixin:
 
     def add_credential_fields(self) -> None:
         # The exchange's own names for its credentials, where its guide gives them (HTX:
-        # "Access Key").
+        # "Access Key", Coinbase: "API key name").
         guide = guides.guide_for(self.spec.slug)
         secret_help = _("Encrypted as soon as you save. It is never shown again, to anyone.")
         if guide and guide.secret_help:
             secret_help = format_lazy("{} {}", guide.secret_help, secret_help)
+        # Where pastes are tidied, one field may fill the other (a key file pasted whole):
+        # emptiness is then judged after tidying, by `spec.validate`.
+        fills_other = self.spec.normalise is not None
+        # Such pastes need room (a PEM private key, a downloaded key file, Coinbase); the
+        # registry's patterns judge the tidied values.
         self.fields["api_key"] = forms.CharField(
             label=(guide and guide.key_label) or _("API key"),
-            max_length=200,
+            max_length=4000 if fills_other else 200,
+            required=not fills_other,
             widget=KeyInput(),
         )
         self.fields["api_secret"] = forms.CharField(
             label=(guide and guide.secret_label) or _("Secret key"),
-            max_length=300,
+            max_length=4000 if fills_other else 300,
+            required=not fills_other,
             widget=SecretInput(),
             help_text=secret_help,
         )
@@ -126,10 +133,18 @@ class CredentialsMixin:
             if field not in self.fields or self.has_error(field):
                 continue
             if problem == "malformed":
-                self.add_error(field, MALFORMED[field] % {"exchange": self.spec.label})
+                self.add_error(field, self._malformed_text(field))
             else:
                 self.add_error(field, forms.Field.default_error_messages["required"])
         return cleaned_data
+
+    def _malformed_text(self, field: str) -> str:
+        guide = guides.guide_for(self.spec.slug)
+        specific = {
+            "api_key": guide and guide.key_malformed,
+            "api_secret": guide and guide.secret_malformed,
+        }.get(field)
+        return str(specific) if specific else MALFORMED[field] % {"exchange": self.spec.label}
 
 
 class ConnectionCreateForm(ErrorFocusMixin, CredentialsMixin, forms.Form):

@@ -118,7 +118,13 @@ def exchange_cards(specs: list[registry.ExchangeSpec]) -> list[ExchangeCard]:
             # A paper account has nothing more to find out.
             cannot_verify=[]
             if spec.is_demo
-            else [str(guides.CAPABILITIES[n]) for n in CheckName if n not in spec.verifies],
+            else [
+                str(guides.CAPABILITIES[n])
+                for n in CheckName
+                if n not in spec.verifies
+                # A spot-only exchange has no futures to report on.
+                and (n != CheckName.FUTURES_PERMISSION or Market.FUTURES in spec.markets)
+            ],
             futures_orders_closed=Market.FUTURES in spec.markets
             and not spec.futures_orders_via_api,
         )

@@ -123,6 +123,12 @@ class TestContext:
     # The introspection call was refused for lack of a permission (`key_info_optional`).
     key_info_refused: bool = False
 
+    def stop(self, error: ExchangeError) -> None:
+        """End the test with the credentials failed by `error`, before any (further) signed
+        call: a key the exchange could never accept (Coinbase's legacy HMAC secrets)."""
+        self.builder.fail_credentials(error)
+        raise _Stop
+
     def send_signed(self, call: Call) -> Reply:
         """A signed call of `prepare`: its reply, or the test ends with credentials failed."""
         reply = self.send_signed_all([call])[call.name]
@@ -178,6 +184,10 @@ class ExchangeAPI(HttpExchangeClient):
     # The reason shown for a check the exchange cannot tell, by check (and market).
     not_verifiable: Mapping[CheckName, str] = {}
     not_verifiable_futures: Mapping[CheckName, str] = {}
+    # Where a signature's validity window is a fixed lifetime the server checks with its own
+    # clock (Coinbase's 120 s JWT): a larger skew of our clock fails the test with a clock
+    # problem before any signed call, rather than leaving the exchange's refusal to explain it.
+    max_clock_skew_ms: int | None = None
 
     def __init__(
         self, base_urls: Mapping[str, str] | None = None, *, demo: bool = False, **options: Any
@@ -250,6 +260,7 @@ class ExchangeAPI(HttpExchangeClient):
         builder.reachable({name: (skew, reply.latency_ms) for name, (skew, reply) in skews.items()})
         ctx.skews = {name: skew for name, (skew, _) in skews.items()}
         try:
+            self._skew_check(ctx)
             self.prepare(ctx)
             plan = self.plan(ctx)
             results = transport.send_all(plan.calls())
@@ -260,6 +271,24 @@ class ExchangeAPI(HttpExchangeClient):
             self._evaluate(ctx, plan, results)
         except _Stop:
             builder.skip_remaining()
+
+    def _skew_check(self, ctx: TestContext) -> None:
+        limit = self.max_clock_skew_ms
+        skew = ctx.builder.report.clock_skew_ms
+        if limit is None or skew is None or abs(skew) <= limit:
+            return
+        ctx.builder.set(
+            CheckName.CREDENTIALS,
+            Outcome.FAILED,
+            "clock_skew_beyond_limit",
+            {"skew_s": round(skew / 1000), "limit_s": limit // 1000},
+            category=Category.CLOCK_SKEW,
+        )
+        ctx.builder.note_message(
+            f"our clock is {skew / 1000:+.0f} s off the exchange's; signed requests are only "
+            f"valid for {limit // 1000} s"
+        )
+        raise _Stop
 
     def _server_time(self, reply: Reply) -> int:
         return self.server_time_ms(reply)

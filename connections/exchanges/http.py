@@ -417,19 +417,24 @@ QUOTE_ASSET = "USDT"
 
 
 def summarise_balances(
-    rows: Mapping[str, tuple[Decimal, Decimal]], fields: tuple[str, str]
+    rows: Mapping[str, tuple[Decimal, Decimal]],
+    fields: tuple[str, str],
+    *,
+    keep: Iterable[str] = (QUOTE_ASSET,),
 ) -> list[dict[str, str]]:
-    """Non-zero assets (USDT always, when present), USDT first, then by name.
+    """Non-zero assets, plus the quote assets of `keep` when present (USDT by default), those
+    first in that order, then by name.
 
     `rows` maps an asset to two amounts, named by `fields` in the summary: spot
     ("free", "locked"), futures ("equity", "available").
     """
+    first_assets = [asset for asset in dict.fromkeys(keep) if asset in rows]
     kept = [
         asset
         for asset, (first, second) in rows.items()
-        if asset == QUOTE_ASSET or first != 0 or second != 0
+        if asset not in first_assets and (first != 0 or second != 0)
     ]
-    kept.sort(key=lambda asset: (asset != QUOTE_ASSET, asset))
+    kept = first_assets + sorted(kept)
     return [
         {
             "asset": asset,

@@ -141,6 +141,25 @@ CHECK_DETAILS: dict[str, Promise] = {
     # credentials
     "credentials_accepted": _("Key accepted by the exchange"),
     "read_permission_missing": _("The key may not read the account"),
+    "clock_skew_beyond_limit": _(
+        "Our server clock is %(skew_s)s s off the exchange's, more than the %(limit_s)s s a "
+        "signed request stays valid. Nothing was sent with the key; the clock must be fixed"
+    ),
+    "coinbase_unauthorized": _(
+        "Rejected (401 Unauthorized). Coinbase does not say why: the key name or private key "
+        "is wrong, the key was deleted, or our server IPs are not on the key's IP allowlist"
+    ),
+    "coinbase_unauthorized_ed25519": _(
+        "Rejected (401 Unauthorized). This is an Ed25519 key, and Coinbase's documentation says "
+        "Advanced Trade may refuse those: create an ECDSA key. Otherwise the key name or private "
+        "key is wrong, the key was deleted, or our server IPs are not on its IP allowlist"
+    ),
+    "coinbase_spot_only": _("Coinbase is offered for spot trading only"),
+    "coinbase_not_cdp_key": _(
+        "This is not a Coinbase CDP API key. Advanced Trade needs a key name "
+        "(organizations/…/apiKeys/…) with its EC or Ed25519 private key: create a new API "
+        "key on the Coinbase Developer Platform"
+    ),
     # balances
     "balances_read": ngettext_lazy(
         "Balances readable (%(count)s asset shown)",
@@ -153,6 +172,13 @@ CHECK_DETAILS: dict[str, Promise] = {
         "count",
     ),
     "futures_account_unreadable": _("The key may not read the futures account"),
+    "coinbase_portfolio_balances": ngettext_lazy(
+        "Balances readable (%(count)s asset shown) in the key's portfolio only: "
+        "%(portfolio_type)s, %(portfolio_uuid)s",
+        "Balances readable (%(count)s assets shown) in the key's portfolio only: "
+        "%(portfolio_type)s, %(portfolio_uuid)s",
+        "count",
+    ),
     # trading
     "spot_trade_enabled": _("enabled"),
     "futures_trade_enabled": _("futures trading enabled"),
@@ -185,6 +211,10 @@ CHECK_DETAILS: dict[str, Promise] = {
         "MEXC does not report it. Keys without an IP binding expire after 90 days"
     ),
     "ip_restricted_unlisted": _("set (the exchange does not show the list)"),
+    "coinbase_ip_allowlist_hidden": _(
+        "cannot be verified: Coinbase keeps the key's IP allowlist to itself. Check it lists "
+        "our server IPs"
+    ),
     # key expiry
     "not_reported": _("not reported by the exchange"),
     "key_expires_on": ngettext_lazy(

@@ -14,6 +14,8 @@ from .base import CheckName, ExchangeClient, Market
 from .bingx import BingxClient
 from .bitget import BitgetClient
 from .bybit import BybitClient
+from .coinbase import CoinbaseClient
+from .coinbase import normalise as coinbase_normalise
 from .demo import DemoClient
 from .htx import HtxClient
 from .kucoin import KucoinClient
@@ -582,6 +584,71 @@ _BINGX = ExchangeSpec(
     demo_environment=True,
 )
 
+_COINBASE = ExchangeSpec(
+    slug="coinbase",
+    label="Coinbase",
+    needs_passphrase=False,
+    # Spot only: Coinbase's derivatives (US FCM futures, INTX perpetuals) are other products
+    # with their own accounts that a spot key says nothing about (coinbase.py docstring,
+    # exchanges-more.md §8.1, §8.3).
+    markets=(Market.SPOT,),
+    # CDP key names are `organizations/{org_id}/apiKeys/{key_id}` (§8.2); newer portal keys
+    # (Ed25519) are named by a bare UUID (CCXT's EdDSA example `sub`, ccxt:coinbase.py
+    # L4931). Legacy 16-character HMAC keys do not match: the form says to create a CDP key.
+    key_pattern=r"organizations/[^/\s]{1,100}/apiKeys/[^/\s]{1,100}"
+    r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}",
+    # A PEM private key (EC SEC1 or PKCS8, after `normalise` restored its line breaks) or the
+    # portal's base64 Ed25519 key of 64 or 32 bytes (§8.2; cb-sdk _load_private_key decodes
+    # with validate=True, so the padding is part of the format).
+    secret_pattern=(  # noqa: S106 (a format rule, not a secret)
+        r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----\n[A-Za-z0-9+/=\n]{40,2000}"
+        r"-----END [A-Z ]{0,20}PRIVATE KEY-----\n?"
+        r"|[A-Za-z0-9+/]{86}==|[A-Za-z0-9+/]{43}="
+    ),
+    passphrase_pattern=None,
+    verifies=frozenset(
+        {
+            CheckName.REACHABLE,
+            CheckName.CREDENTIALS,
+            CheckName.BALANCES,
+            CheckName.TRADE_PERMISSION,
+            CheckName.WITHDRAWAL,
+        }
+    ),
+    spot_orders_via_api=True,
+    futures_orders_via_api=False,
+    is_demo=False,
+    rate_limits=(
+        # §8.7: private REST 30 requests/s per user, public 10/s per IP, from secondary
+        # summaries (api-evangelist, Nautilus); the primary page was not read (UNVERIFIED,
+        # §10.8).
+        RateLimit(
+            "GET /api/v3/brokerage/time",
+            10,
+            1,
+            scope="ip",
+            source="exchanges-more.md §8.7 (secondary, UNVERIFIED)",
+        ),
+        RateLimit(
+            "GET /api/v3/brokerage/key_permissions",
+            30,
+            1,
+            scope="uid",
+            source="exchanges-more.md §8.7 (secondary, UNVERIFIED)",
+        ),
+        RateLimit(
+            "GET /api/v3/brokerage/accounts",
+            30,
+            1,
+            scope="uid",
+            source="exchanges-more.md §8.7 (secondary, UNVERIFIED)",
+        ),
+    ),
+    client_factory=CoinbaseClient,
+    # The key file pasted whole, PEMs whose line breaks the password input dropped.
+    normalise=coinbase_normalise,
+)
+
 _DEMO = ExchangeSpec(
     slug="demo",
     label="Demo exchange (paper account)",
@@ -608,7 +675,8 @@ _DEMO = ExchangeSpec(
 )
 
 _SPECS: dict[str, ExchangeSpec] = {
-    spec.slug: spec for spec in (_MEXC, _KUCOIN, _BYBIT, _BITGET, _HTX, _OKX, _BINGX, _DEMO)
+    spec.slug: spec
+    for spec in (_MEXC, _KUCOIN, _BYBIT, _BITGET, _HTX, _OKX, _BINGX, _COINBASE, _DEMO)
 }
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from connections.exchanges.base import CheckName
 
-from . import bingx, bitget, bybit, htx, kucoin, mexc, okx
+from . import bingx, bitget, bybit, coinbase, htx, kucoin, mexc, okx
 from .base import ExchangeGuide
 
 __all__ = ["GUIDES", "ExchangeGuide", "guide_for"]
@@ -159,6 +159,7 @@ GUIDES: dict[str, ExchangeGuide] = {
         htx.GUIDE,
         okx.GUIDE,
         bingx.GUIDE,
+        coinbase.GUIDE,
     )
 }
 

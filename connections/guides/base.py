@@ -33,6 +33,10 @@ class ExchangeGuide:
     # wording (separate demo keys): BingX's demo uses the account's own key.
     demo_label: Promise | None = None
     demo_help: Promise | None = None
+    # The form's error for a value that cannot be a key / secret of this exchange, where the
+    # generic one would mislead (Coinbase: an old HMAC key needs a new CDP key, not a re-copy).
+    key_malformed: Promise | None = None
+    secret_malformed: Promise | None = None
 
     @property
     def hints(self) -> list[Promise]:

@@ -16,7 +16,7 @@ from django.utils import formats, timezone, translation
 from backfuture.display import when
 from connections import guides
 from connections.exchanges import registry
-from connections.exchanges.base import CheckName
+from connections.exchanges.base import CheckName, Market
 from connections.models import AuditEvent, Connection, ConnectionCheck
 from tests.connections.factories import make_connection
 from tests.strategies.factories import online_connection, stored_strategy
@@ -236,13 +236,16 @@ def test_picker_shows_a_card_per_exchange_from_the_registry(alice_client):
     html = alice_client.get(reverse("connections:new")).content.decode()
     for spec in registry.all_specs(include_demo=True):
         text = card(html, spec.slug)
-        assert "Spot, Futures" in text
+        futures = Market.FUTURES in spec.markets
+        assert ("Spot, Futures" if futures else "<dd>Spot</dd>") in text
         assert ("needed: you choose it" in text) == spec.needs_passphrase
         verified, _, unreported = text.partition("does not report")
         for name in CheckName:
             phrase = str(guides.CAPABILITIES[name]).replace("'", "&#x27;")
             if name in spec.verifies:
                 assert phrase in verified, (spec.slug, name)
+            elif name == CheckName.FUTURES_PERMISSION and not futures:
+                assert phrase not in text, (spec.slug, name)
             elif not spec.is_demo:
                 assert phrase in unreported, (spec.slug, name)
         assert f"?exchange={spec.slug}" in text

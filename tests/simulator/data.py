@@ -6,6 +6,7 @@ ours and deliberately small.
 
 from __future__ import annotations
 
+import base64
 import random
 import string
 import uuid
@@ -187,6 +188,66 @@ def kucoin_passphrase(rng: random.Random | None = None) -> str:
     return "pass-" + "".join(rng.choices(_ALNUM, k=10))
 
 
+def coinbase_key_name(rng: random.Random | None = None) -> str:
+    """`organizations/{org_id}/apiKeys/{key_id}` (exchanges-more.md §8.2), UUIDs inside."""
+    rng = rng or random.Random()
+    org = uuid.UUID(int=rng.getrandbits(128), version=4)
+    key = uuid.UUID(int=rng.getrandbits(128), version=4)
+    return f"organizations/{org}/apiKeys/{key}"
+
+
+def coinbase_ec_private_key() -> str:
+    """A fresh P-256 key as the CDP portal gives it: SEC1 PEM `BEGIN EC PRIVATE KEY` (§8.2)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def coinbase_ed25519_private_key() -> str:
+    """A fresh Ed25519 key in the portal's base64 form: 32-byte seed ‖ 32-byte public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    raw = serialization.Encoding.Raw
+    seed = key.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    public = key.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(seed + public).decode()
+
+
+# --- Coinbase: GET /api/v3/brokerage/market/products?product_type=SPOT (cb-sdk
+# public.get_public_products; fields of types/product_types.py, trimmed).
+COINBASE_PRODUCTS: list[dict[str, Any]] = [
+    {
+        "product_id": product_id,
+        "price": price,
+        "base_currency_id": product_id.split("-")[0],
+        "quote_currency_id": product_id.split("-")[1],
+        "status": status,
+        "trading_disabled": disabled,
+        "is_disabled": False,
+        "cancel_only": False,
+        "limit_only": False,
+        "post_only": False,
+        "view_only": False,
+        "product_type": "SPOT",
+    }
+    for product_id, price, status, disabled in (
+        ("BTC-USD", "97000.01", "online", False),
+        ("ETH-USDC", "3400.5", "online", False),
+        ("BTC-USDT", "97010.2", "online", False),
+        ("SOL-EUR", "180.1", "online", True),
+        ("OLD-USD", "0.1", "delisted", False),
+    )
+]
+
+
 # Fixed demo keys for manual runs and browser tests (`--seed-demo-keys`). They only exist in
 # the simulator, so they are test fixtures rather than secrets.
 DEMO_KEYS: list[dict[str, Any]] = [
@@ -241,5 +302,26 @@ DEMO_KEYS: list[dict[str, Any]] = [
         "secret": "5f1d3c1e-6f2a-4b8e-9c3d-000000000004",
         "passphrase": "demo passphrase",
         "ip_whitelist": ["203.0.113.99"],
+    },
+    # Coinbase: the official SDK's published test keys (coinbase-advanced-py tests/constants.py,
+    # exchanges-more.md §8.2), public by design.
+    {
+        "label": "coinbase healthy (EC P-256 key)",
+        "exchange": "coinbase",
+        "api_key": "organizations/test-organization/apiKeys/test-api-key",
+        "secret": (
+            "-----BEGIN EC PRIVATE KEY-----\n"
+            "MHcCAQEEIKwf3Uox30cRWzRBOPoPOH5p0Gpb0Dt8zUKXUEM5fMkGoAoGCCqGSM49\n"
+            "AwEHoUQDQgAEbAtpLlSZYVOwYICz+uEyxcS29vRIujiES/gQ1DC7FV4zK4JuYE9v\n"
+            "qDyGZQYjdXHLM7I6f/QnnOITL+dXYWBHRA==\n"
+            "-----END EC PRIVATE KEY-----\n"
+        ),
+    },
+    {
+        "label": "coinbase Transfer enabled (Ed25519 key)",
+        "exchange": "coinbase",
+        "api_key": "organizations/test-organization/apiKeys/test-ed25519-key",
+        "secret": "k0BUni0p0vZG1BdpVjS6ogBJ7kxm630AJ2dN+tuputDOKsRAwgyrpEQLeBtS1znTmzPX6Xr2eOWpzx6nW8knkA==",
+        "withdrawal": True,
     },
 ]

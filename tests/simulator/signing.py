@@ -55,6 +55,60 @@ def kucoin_passphrase(secret: str, passphrase: str) -> str:
     return base64.b64encode(hmac_sha256(secret, passphrase)).decode()
 
 
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def coinbase_private_key(secret: str) -> Any:
+    """A CDP private key as Coinbase issues it (exchanges-more.md §8.2): SEC1/PKCS8 PEM, or
+    base64 Ed25519 (64 bytes seed ‖ public key, or the 32-byte seed)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    if secret.lstrip().startswith("-----BEGIN"):
+        return serialization.load_pem_private_key(secret.encode(), password=None)
+    raw = base64.b64decode(secret, validate=True)
+    return ed25519.Ed25519PrivateKey.from_private_bytes(raw[:32])
+
+
+def coinbase_jwt_verify(token: str, public_key: Any) -> tuple[dict, dict] | None:
+    """(header, claims) of a JWT whose ES256 or EdDSA signature `public_key` verifies, else
+    None. Written from RFC 7515/7518 (ES256 signatures are r ‖ s, 32 bytes each), not from
+    the client's code."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+        signature = b64url_decode(parts[2])
+    except ValueError:
+        return None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return None
+    signed = f"{parts[0]}.{parts[1]}".encode()
+    try:
+        if header.get("alg") == "EdDSA" and isinstance(public_key, ed25519.Ed25519PublicKey):
+            public_key.verify(signature, signed)
+        elif header.get("alg") == "ES256" and isinstance(public_key, ec.EllipticCurvePublicKey):
+            if len(signature) != 64:
+                return None
+            der = encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
+            public_key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
+        else:
+            return None
+    except InvalidSignature:
+        return None
+    return header, claims
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

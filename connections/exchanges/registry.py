@@ -12,6 +12,7 @@ from typing import Any
 
 from .base import CheckName, ExchangeClient, Market
 from .demo import DemoClient
+from .gate import GateClient
 from .kucoin import KucoinClient
 from .mexc import MexcClient
 
@@ -214,6 +215,60 @@ _KUCOIN = ExchangeSpec(
     client_factory=KucoinClient,
 )
 
+_GATE = ExchangeSpec(
+    slug="gate",
+    label="Gate",
+    needs_passphrase=False,
+    markets=(Market.SPOT, Market.FUTURES),
+    # APIv4 keys are 32 hex characters and secrets 64 (as in gate-sdk docs examples and
+    # keys leaked in public repositories); the patterns are wider so that no real key is
+    # refused here.
+    key_pattern=r"[A-Za-z0-9]{16,64}",
+    secret_pattern=r"[A-Za-z0-9]{32,128}",  # noqa: S106 (a format rule, not a secret)
+    passphrase_pattern=None,
+    # Withdrawal is not among them: Gate has no withdrawal flag (exchanges-more.md §5.3), so
+    # the person confirms it on the form; a writable `wallet` permission still fails the test.
+    # No key expiry is reported.
+    verifies=frozenset(
+        {
+            CheckName.REACHABLE,
+            CheckName.CREDENTIALS,
+            CheckName.BALANCES,
+            CheckName.TRADE_PERMISSION,
+            CheckName.FUTURES_PERMISSION,
+            CheckName.IP_RESTRICTION,
+        }
+    ),
+    spot_orders_via_api=True,
+    futures_orders_via_api=True,
+    is_demo=False,
+    rate_limits=(
+        # gate-docs #frequency-limit-rule (API v4 docs, crawl copy in the code index): public
+        # endpoints 200 r/10 s per endpoint per IP; spot and perpetual private "others" 200 r/10
+        # s per endpoint per UID; "Other Private endpoints" (account/*) 150 r/10 s per endpoint
+        # per UID. CCXT's "200 requests per 10 second" (ccxt:gate.py:L37, exchanges-more.md
+        # §5.7) is secondary and agrees with the public figure.
+        RateLimit("GET /api/v4/spot/time", 200, 10, scope="ip", source="gate-docs rate limits"),
+        RateLimit(
+            "GET /api/v4/account/main_keys", 150, 10, scope="uid", source="gate-docs rate limits"
+        ),
+        RateLimit(
+            "GET /api/v4/account/detail", 150, 10, scope="uid", source="gate-docs rate limits"
+        ),
+        RateLimit(
+            "GET /api/v4/spot/accounts", 200, 10, scope="uid", source="gate-docs rate limits"
+        ),
+        RateLimit(
+            "GET /api/v4/futures/usdt/accounts",
+            200,
+            10,
+            scope="uid",
+            source="gate-docs rate limits",
+        ),
+    ),
+    client_factory=GateClient,
+)
+
 _DEMO = ExchangeSpec(
     slug="demo",
     label="Demo exchange (paper account)",
@@ -239,7 +294,7 @@ _DEMO = ExchangeSpec(
     client_factory=DemoClient,
 )
 
-_SPECS: dict[str, ExchangeSpec] = {spec.slug: spec for spec in (_MEXC, _KUCOIN, _DEMO)}
+_SPECS: dict[str, ExchangeSpec] = {spec.slug: spec for spec in (_MEXC, _KUCOIN, _GATE, _DEMO)}
 
 
 def get(slug: str) -> ExchangeSpec:

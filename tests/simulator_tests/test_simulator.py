@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from tests.simulator import FAULTS, ExchangeSimulator, SimKey
+from tests.simulator.registry import HOST_ROLES
 from tests.simulator.signing import (
     kucoin_passphrase,
     kucoin_request,
@@ -140,9 +141,11 @@ def test_kucoin_signatures_match_the_documented_vectors():
 
 
 def test_urls_cover_every_exchange_urls_key_on_loopback(sim):
-    assert set(sim.urls) == {"mexc", "mexc_futures", "kucoin", "kucoin_futures"}
+    # One listener per EXCHANGE_URLS key of every simulated exchange.
+    assert set(sim.urls) == set(HOST_ROLES)
+    assert set(sim.urls) >= {"mexc", "mexc_futures", "kucoin", "kucoin_futures", "gate"}
     assert all(url.startswith("http://127.0.0.1:") for url in sim.urls.values())
-    assert len(set(sim.urls.values())) == 4
+    assert len(set(sim.urls.values())) == len(HOST_ROLES)
     setting = dict(item.split("=", 1) for item in sim.urls_setting().split(","))
     assert setting == sim.urls
 
@@ -846,7 +849,7 @@ def test_cli_prints_the_urls_setting_and_stops_on_sigint():
         line = process.stdout.readline().strip()
         assert line.startswith("EXCHANGE_URLS=mexc=http://127.0.0.1:")
         urls = dict(item.split("=", 1) for item in line.removeprefix("EXCHANGE_URLS=").split(","))
-        assert set(urls) == {"mexc", "mexc_futures", "kucoin", "kucoin_futures"}
+        assert set(urls) == set(HOST_ROLES)
         demo = SimKey("mexc", "mx0demoHealthy0001", "0123456789abcdef0123456789abcdef", None)
         response = mexc_spot_request(
             urls["mexc"], "GET", "/api/v3/account", demo.api_key, demo.secret

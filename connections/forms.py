@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from backfuture.forms import ErrorFocusMixin
 from connections.exchanges import registry
 from connections.exchanges.base import CheckName
+from connections.guides import guide_for
 from connections.models import Market
 
 MALFORMED = {
@@ -60,16 +61,19 @@ class CredentialsMixin:
     spec: registry.ExchangeSpec
 
     def add_credential_fields(self) -> None:
+        # The exchange's own names for its credentials, where its guide gives them.
+        guide = guide_for(self.spec.slug)
         self.fields["api_key"] = forms.CharField(
-            label=_("API key"),
+            label=(guide and guide.key_label) or _("API key"),
             max_length=200,
             widget=KeyInput(),
         )
         self.fields["api_secret"] = forms.CharField(
-            label=_("Secret key"),
+            label=(guide and guide.secret_label) or _("Secret key"),
             max_length=300,
             widget=SecretInput(),
-            help_text=_("Encrypted as soon as you save. It is never shown again, to anyone."),
+            help_text=(guide and guide.secret_help)
+            or _("Encrypted as soon as you save. It is never shown again, to anyone."),
         )
         if self.spec.needs_passphrase:
             self.fields["passphrase"] = forms.CharField(

@@ -257,15 +257,11 @@ def test_enforced_quota_is_temporary_with_a_wait(sim):
 
 
 def test_pairs_are_the_api_tradable_ones(sim):
-    import requests
+    from connections.exchanges.symbols import fetch_symbols
 
-    client = GateClient(base_urls=sim.urls)
-
-    def get(url: str):
-        return requests.get(url, timeout=5).json()
-
-    assert client.pairs(get, SPOT) == ["BTC/USDT", "ETH/USDT", "GT/USDT"]
-    assert client.pairs(get, FUTURES) == ["BTC/USDT", "ETH/USDT"]
+    # Untradable, buy-only, delisting and suspended entries are left out.
+    assert fetch_symbols("gate", "spot", sim.urls) == ("BTC/USDT", "ETH/USDT", "GT/USDT")
+    assert fetch_symbols("gate", "futures", sim.urls) == ("BTC/USDT", "ETH/USDT")
 
 
 def test_timeout_is_temporary(sim):

@@ -350,7 +350,14 @@ class GateClient(ExchangeAPI):
         if futures_error is not None and futures_error.detail == "gate_futures_account_missing":
             facts.details[CheckName.BALANCES] = ("gate_futures_account_missing", {})
         if reply is None or ctx.key_info_refused:
-            # The key lacks the `account` permission: nothing about it can be read.
+            # The key lacks the `account` permission: nothing about it can be read. Say which
+            # permission would let the next test tell.
+            for name in (
+                CheckName.TRADE_PERMISSION,
+                CheckName.WITHDRAWAL,
+                CheckName.IP_RESTRICTION,
+            ):
+                facts.details[name] = ("gate_account_permission_missing", {})
             return facts
         detail = self._account_detail(ctx)
         entry = caller_entry(reply.data, ctx.credentials.api_key)

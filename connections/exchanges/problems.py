@@ -220,6 +220,10 @@ CHECK_DETAILS: dict[str, Promise] = {
         "Gate does not report a withdrawal flag. Please confirm the key has no withdrawal "
         "permission"
     ),
+    "gate_account_permission_missing": _(
+        "cannot be verified: the key lacks Gate's Account permission. Add Account as Read "
+        "Only to the key, then test again"
+    ),
     "gate_key_not_listed": _("cannot be verified: Gate's key list did not include this key"),
     "gate_key_locked": _("Key accepted, but Gate lists it as locked or frozen (state %(state)s)"),
     "gate_unbound_expires_90d": _(

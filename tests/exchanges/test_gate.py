@@ -273,7 +273,10 @@ def test_no_account_permission_falls_back_to_balances(rsps, credentials):
     healthy(rsps, main_keys=refusal, main_keys_status=403, detail=refusal, detail_status=403)
     report = run(credentials, Market.FUTURES)
     assert report.verdict == "online"
-    assert checks(report)["trade_permission"] == ("not_verifiable", "key_info_refused")
+    assert checks(report)["trade_permission"] == (
+        "not_verifiable",
+        "gate_account_permission_missing",
+    )
     assert checks(report)["futures_permission"] == ("ok", "futures_account_readable")
     assert report.key_pairs is None
 

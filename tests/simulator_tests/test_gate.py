@@ -134,10 +134,10 @@ def test_futures_key_without_account_permission_falls_back_to_balances(sim):
         "reachable": ("ok", "reachable"),
         "credentials": ("ok", "credentials_accepted"),
         "balances": ("ok", "futures_balances_read"),
-        "trade_permission": ("not_verifiable", "key_info_refused"),
+        "trade_permission": ("not_verifiable", "gate_account_permission_missing"),
         "futures_permission": ("ok", "futures_account_readable"),
-        "withdrawal": ("not_verifiable", "key_info_refused"),
-        "ip_restriction": ("not_verifiable", "key_info_refused"),
+        "withdrawal": ("not_verifiable", "gate_account_permission_missing"),
+        "ip_restriction": ("not_verifiable", "gate_account_permission_missing"),
         "key_expiry": ("not_verifiable", "key_info_refused"),
     }
     assert "account permission" in report.message

@@ -392,3 +392,32 @@ def test_unknown_labels_are_temporary_and_401_without_label_is_the_key():
 def test_successes_are_not_errors():
     assert gate.classify(reply(200, [])) is None
     assert gate.classify(reply(200, {"server_time": 1})) is None
+
+
+@pytest.mark.parametrize("market", [Market.SPOT, Market.FUTURES])
+def test_requests_the_client_sends_equal_ccxts(rsps, market):
+    ccxt = pytest.importorskip("ccxt")
+    healthy(rsps)
+    GateClient(clock=FakeClock()).run_checks(Credentials(VECTOR_KEY, VECTOR_SECRET), market)
+    ccxt_calls = {
+        "/api/v4/account/main_keys": ("main_keys", ["private", "account"], {}),
+        "/api/v4/account/detail": ("detail", ["private", "account"], {}),
+        "/api/v4/spot/accounts": ("accounts", ["private", "spot"], {}),
+        "/api/v4/futures/usdt/accounts": (
+            "{settle}/accounts",
+            ["private", "futures"],
+            {"settle": "usdt"},
+        ),
+    }
+    sent = [c.request for c in rsps.calls if "SIGN" in c.request.headers]
+    assert len(sent) == 3
+    for request in sent:
+        exchange = ccxt.gate({"apiKey": VECTOR_KEY, "secret": VECTOR_SECRET})
+        stamp = int(request.headers["Timestamp"])
+        exchange.nonce = lambda stamp=stamp: stamp * 1000
+        path, api, params = ccxt_calls[request.path_url]
+        theirs = exchange.sign(path, api, "GET", params)
+        assert request.url == theirs["url"]
+        assert not request.body and theirs["body"] is None
+        for name in ("KEY", "Timestamp", "SIGN", "Content-Type"):
+            assert request.headers[name] == theirs["headers"][name], name

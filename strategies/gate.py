@@ -695,20 +695,30 @@ def evaluate(
     )
 
     pairs = values["pairs"]
+    # A key the exchange limits to some pairs (Gate's trading-pair whitelist), as its last
+    # test reported them: other pairs would be refused when the strategy trades.
+    key_pairs = report.key_pairs if report else None
     if tradable is None:
         ok, detail = False, _("Symbol list not yet available — try again shortly.")
     else:
         missing = [pair for pair in pairs if pair not in tradable]
-        ok = bool(pairs) and not missing
+        outside_key = [pair for pair in pairs if key_pairs and pair not in key_pairs]
+        ok = bool(pairs) and not missing and not outside_key
         if ok:
             detail = _("%(pairs)s can be traded over the API.") % {"pairs": ", ".join(pairs)}
         elif not pairs:
             detail = _("The strategy has no pairs yet.")
-        else:
+        elif missing:
             detail = _("Not tradable over the API on %(where)s: %(pairs)s. Edit the pairs.") % {
                 "where": where,
                 "pairs": ", ".join(missing),
             }
+        else:
+            detail = _(
+                "This key may only trade %(allowed)s; %(pairs)s are outside its trading-pair "
+                "whitelist on the exchange. Edit the pairs, or add them to the key's whitelist "
+                "and test the connection again."
+            ) % {"allowed": ", ".join(key_pairs or []), "pairs": ", ".join(outside_key)}
     add(
         Condition(
             Code.PAIRS_TRADABLE,

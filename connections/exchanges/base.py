@@ -207,6 +207,10 @@ class CheckReport:
     ip_restricted: bool | None = None
     reported_ip: str | None = None
     key_expires_at: datetime | None = None
+    # The pairs (`BASE/QUOTE`) this key may trade where the exchange limits a key to some
+    # (Gate's trading-pair whitelist): the strategy gate refuses others. [] = no such limit;
+    # None = not reported.
+    key_pairs: list[str] | None = None
     clock_skew_ms: int | None = None
     balances: list[dict[str, str]] = field(default_factory=list)
     latencies_ms: dict[str, int] = field(default_factory=dict)
@@ -247,6 +251,7 @@ class CheckReport:
             "ip_restricted": self.ip_restricted,
             "reported_ip": self.reported_ip,
             "key_expires_at": _iso(self.key_expires_at),
+            "key_pairs": list(self.key_pairs) if self.key_pairs is not None else None,
             "clock_skew_ms": self.clock_skew_ms,
             "balances": [dict(row) for row in self.balances],
             "latencies_ms": dict(self.latencies_ms),
@@ -269,6 +274,7 @@ class CheckReport:
             ip_restricted=data.get("ip_restricted"),
             reported_ip=data.get("reported_ip"),
             key_expires_at=_parse_dt(data.get("key_expires_at")),
+            key_pairs=list(data["key_pairs"]) if data.get("key_pairs") is not None else None,
             clock_skew_ms=data.get("clock_skew_ms"),
             balances=[dict(row) for row in data.get("balances", [])],
             latencies_ms=dict(data.get("latencies_ms", {})),
@@ -388,6 +394,9 @@ class ReportBuilder:
 
     def has(self, name: CheckName) -> bool:
         return name in self._results
+
+    def result(self, name: CheckName) -> CheckResult | None:
+        return self._results.get(name)
 
     def reword(self, name: CheckName, code: str, params: dict[str, Any] | None = None) -> None:
         """Show a check with an exchange's own detail code (its outcome stays)."""
@@ -516,6 +525,8 @@ def _scrub_fields(report: CheckReport, results, credentials: Credentials) -> Non
     report.raw_permissions = credentials.scrub_any(report.raw_permissions)
     report.permissions = credentials.scrub_any(report.permissions)
     report.balances = credentials.scrub_any(report.balances)
+    if report.key_pairs is not None:
+        report.key_pairs = credentials.scrub_any(report.key_pairs)
 
 
 def failed_report(

@@ -430,7 +430,7 @@ class BybitClient(ExchangeAPI):
         """Bybit's name of the account's type: unifiedMarginStatus of account/info, else the
         `uta` flag of query-api (0 regular, 1 unified, §3.3). The account info is only shown:
         it fails nothing, and an error there leaves the fact out."""
-        result = ctx.data.get("results", {}).get("account_info")
+        result = ctx.data.get("extra", {}).get("account_info")
         if isinstance(result, Reply):
             try:
                 reply, error = settle(result, self.classify)

@@ -60,13 +60,14 @@ class SignedPlan:
     key_info: Call | None = None
     balances: Call | None = None
     trade_probe: Call | None = None
-    # Calls for facts that are only shown (Bybit's account type): no check depends on them.
-    # Their results are in `ctx.data["results"]` for `key_facts`.
+    # Further introspection calls of the same round (Gate's account detail, which describes
+    # the calling key when the key list cannot; Bybit's account type): `key_facts` finds their results, replies or
+    # errors, in `ctx.data["extra"]` by call name and settles them itself.
     extra: list[Call] = field(default_factory=list)
 
     def calls(self) -> list[Call]:
-        calls = [call for call in (self.key_info, self.balances, self.trade_probe) if call]
-        return calls + list(self.extra)
+        first = [call for call in (self.key_info, self.balances, self.trade_probe) if call]
+        return first + list(self.extra)
 
 
 @dataclass
@@ -91,6 +92,9 @@ class KeyFacts:
     # The exchange reports that the key never expires (HTX `validDays` -1): the expiry check
     # passes instead of "not reported".
     never_expires: bool = False
+    # The pairs (`BASE/QUOTE`) the key may trade where the exchange limits a key to some
+    # (Gate's trading-pair whitelist); [] = no such limit; None = not reported.
+    pairs: list[str] | None = None
     # Detail code and params to show for a check instead of the generic one, for facts worth
     # naming (account mode, a key created before the futures account, the key's portfolio).
     details: dict[CheckName, tuple[str, dict[str, Any]]] = field(default_factory=dict)
@@ -264,10 +268,10 @@ class ExchangeAPI(HttpExchangeClient):
             self.prepare(ctx)
             plan = self.plan(ctx)
             results = transport.send_all(plan.calls())
-            ctx.data["results"] = results
             for name, result in results.items():
                 if isinstance(result, Reply):
                     builder.report.latencies_ms[name] = result.latency_ms
+            ctx.data["extra"] = {call.name: results[call.name] for call in plan.extra}
             self._evaluate(ctx, plan, results)
         except _Stop:
             builder.skip_remaining()
@@ -464,6 +468,18 @@ class ExchangeAPI(HttpExchangeClient):
 
         self._ip_check(ctx, facts, key_latency)
         self._expiry_check(ctx, facts, key_latency)
+
+        # A key limited to some pairs: the report keeps the list (the strategy gate refuses
+        # other pairs) and the trading check names it.
+        if facts.pairs is not None:
+            report.key_pairs = list(facts.pairs)
+            trade = builder.result(CheckName.TRADE_PERMISSION)
+            if facts.pairs and trade is not None and trade.outcome == Outcome.OK:
+                builder.reword(
+                    CheckName.TRADE_PERMISSION,
+                    "trade_limited_to_pairs",
+                    {"pairs": ", ".join(facts.pairs), "count": len(facts.pairs)},
+                )
 
         # The exchange's own wording of a fact, where it has one worth showing.
         for name, (code, params) in facts.details.items():

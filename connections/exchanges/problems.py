@@ -279,6 +279,39 @@ CHECK_DETAILS: dict[str, Promise] = {
         "we test with does not serve"
     ),
     "htx_no_spot_account": _("cannot be verified: HTX lists no spot account for this key"),
+    # a key limited to some pairs (Gate's trading-pair whitelist)
+    "trade_limited_to_pairs": ngettext_lazy(
+        "enabled, but only for %(pairs)s (the key's pair whitelist)",
+        "enabled, but only for these %(count)s pairs: %(pairs)s (the key's pair whitelist)",
+        "count",
+    ),
+    # Gate
+    "gate_invalid_key": _(
+        "Gate does not know this key. Only an APIv4 key works here (an older APIv2 key is "
+        "refused): create an APIv4 key and copy it again"
+    ),
+    "gate_futures_account_missing": _(
+        "Gate has no USDT perpetual futures account for you yet: open it once on the Gate "
+        "website (for example by transferring some USDT to Futures), then test again"
+    ),
+    "gate_wallet_writable": _(
+        "REFUSED: the key's Wallet permission is set to read and write. Gate shows no "
+        "separate withdrawal switch, so a writable Wallet counts as able to move funds. "
+        "Set Wallet to read-only or off"
+    ),
+    "gate_no_withdrawal_flag": _(
+        "Gate does not report a withdrawal flag. Please confirm the key has no withdrawal "
+        "permission"
+    ),
+    "gate_account_permission_missing": _(
+        "cannot be verified: the key lacks Gate's Account permission. Add Account as Read "
+        "Only to the key, then test again"
+    ),
+    "gate_key_not_listed": _("cannot be verified: Gate's key list did not include this key"),
+    "gate_key_locked": _("Key accepted, but Gate lists it as locked or frozen (state %(state)s)"),
+    "gate_unbound_expires_90d": _(
+        "not reported by Gate. A key without an IP binding is valid for 90 days"
+    ),
     # demo
     "demo_account": _("Demo account: no real exchange is contacted"),
     # A key of one environment used in the other (OKX 50101 "APIKey does not match current

@@ -17,6 +17,7 @@ from .bybit import BybitClient
 from .coinbase import CoinbaseClient
 from .coinbase import normalise as coinbase_normalise
 from .demo import DemoClient
+from .gate import GateClient
 from .htx import HtxClient
 from .kucoin import KucoinClient
 from .mexc import MexcClient
@@ -649,6 +650,60 @@ _COINBASE = ExchangeSpec(
     normalise=coinbase_normalise,
 )
 
+_GATE = ExchangeSpec(
+    slug="gate",
+    label="Gate",
+    needs_passphrase=False,
+    markets=(Market.SPOT, Market.FUTURES),
+    # APIv4 keys are 32 hex characters and secrets 64 (as in gate-sdk docs examples and
+    # keys leaked in public repositories); the patterns are wider so that no real key is
+    # refused here.
+    key_pattern=r"[A-Za-z0-9]{16,64}",
+    secret_pattern=r"[A-Za-z0-9]{32,128}",  # noqa: S106 (a format rule, not a secret)
+    passphrase_pattern=None,
+    # Withdrawal is not among them: Gate has no withdrawal flag (exchanges-more.md §5.3), so
+    # the person confirms it on the form; a writable `wallet` permission still fails the test.
+    # No key expiry is reported.
+    verifies=frozenset(
+        {
+            CheckName.REACHABLE,
+            CheckName.CREDENTIALS,
+            CheckName.BALANCES,
+            CheckName.TRADE_PERMISSION,
+            CheckName.FUTURES_PERMISSION,
+            CheckName.IP_RESTRICTION,
+        }
+    ),
+    spot_orders_via_api=True,
+    futures_orders_via_api=True,
+    is_demo=False,
+    rate_limits=(
+        # gate-docs #frequency-limit-rule (API v4 docs, crawl copy in the code index): public
+        # endpoints 200 r/10 s per endpoint per IP; spot and perpetual private "others" 200 r/10
+        # s per endpoint per UID; "Other Private endpoints" (account/*) 150 r/10 s per endpoint
+        # per UID. CCXT's "200 requests per 10 second" (ccxt:gate.py:L37, exchanges-more.md
+        # §5.7) is secondary and agrees with the public figure.
+        RateLimit("GET /api/v4/spot/time", 200, 10, scope="ip", source="gate-docs rate limits"),
+        RateLimit(
+            "GET /api/v4/account/main_keys", 150, 10, scope="uid", source="gate-docs rate limits"
+        ),
+        RateLimit(
+            "GET /api/v4/account/detail", 150, 10, scope="uid", source="gate-docs rate limits"
+        ),
+        RateLimit(
+            "GET /api/v4/spot/accounts", 200, 10, scope="uid", source="gate-docs rate limits"
+        ),
+        RateLimit(
+            "GET /api/v4/futures/usdt/accounts",
+            200,
+            10,
+            scope="uid",
+            source="gate-docs rate limits",
+        ),
+    ),
+    client_factory=GateClient,
+)
+
 _DEMO = ExchangeSpec(
     slug="demo",
     label="Demo exchange (paper account)",
@@ -676,7 +731,7 @@ _DEMO = ExchangeSpec(
 
 _SPECS: dict[str, ExchangeSpec] = {
     spec.slug: spec
-    for spec in (_MEXC, _KUCOIN, _BYBIT, _BITGET, _HTX, _OKX, _BINGX, _COINBASE, _DEMO)
+    for spec in (_MEXC, _KUCOIN, _BYBIT, _BITGET, _HTX, _OKX, _BINGX, _COINBASE, _GATE, _DEMO)
 }
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from connections.exchanges.base import CheckName
 
-from . import bingx, bitget, bybit, coinbase, htx, kucoin, mexc, okx
+from . import bingx, bitget, bybit, coinbase, gate, htx, kucoin, mexc, okx
 from .base import ExchangeGuide
 
 __all__ = ["GUIDES", "ExchangeGuide", "guide_for"]
@@ -160,6 +160,7 @@ GUIDES: dict[str, ExchangeGuide] = {
         okx.GUIDE,
         bingx.GUIDE,
         coinbase.GUIDE,
+        gate.GUIDE,
     )
 }
 

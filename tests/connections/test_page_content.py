@@ -61,7 +61,7 @@ def main_pages(alice) -> list[tuple[str, str]]:
         (reverse("connections:new"), "exchange picker"),
         *[
             (reverse("connections:new") + f"?exchange={slug}", f"add {slug}")
-            for slug in ("mexc", "kucoin", "demo")
+            for slug in ("mexc", "kucoin", "gate", "demo")
         ],
         (reverse("connections:detail", args=[connection.pk]), "detail"),
         (reverse("connections:replace_key", args=[connection.pk]), "replace key"),

@@ -389,3 +389,20 @@ def test_withdrawal_enabled_leads_the_headline_whatever_failed_first():
     report = builder.finish(datetime.now(UTC))
     assert report.verdict == "failed"
     assert report.category == Category.WITHDRAWAL_ENABLED
+
+
+def test_key_pairs_survive_storage_and_older_reports_have_none():
+    report = CheckReport(exchange="gate", market=Market.SPOT, key_pairs=["BTC/USDT"])
+    assert CheckReport.from_dict(report.to_dict()).key_pairs == ["BTC/USDT"]
+    assert (
+        CheckReport.from_dict(CheckReport("gate", Market.SPOT, key_pairs=[]).to_dict()).key_pairs
+        == []
+    )
+    older = report.to_dict()
+    del older["key_pairs"]
+    assert CheckReport.from_dict(older).key_pairs is None
+
+
+def test_key_limited_to_pairs_is_worded_in_the_trading_check():
+    text = problems.check_detail("trade_limited_to_pairs", {"pairs": "BTC/USDT", "count": 1})
+    assert text == "enabled, but only for BTC/USDT (the key's pair whitelist)"

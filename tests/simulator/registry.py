@@ -6,7 +6,7 @@ APIs and a `SIM = SimExchange(...)`, then add it to `_ALL` below.
 
 from __future__ import annotations
 
-from . import bingx, bitget, bybit, coinbase, htx, kucoin, mexc, okx
+from . import bingx, bitget, bybit, coinbase, gate, htx, kucoin, mexc, okx
 from .base import SimExchange
 
 _ALL: tuple[SimExchange, ...] = (
@@ -18,6 +18,7 @@ _ALL: tuple[SimExchange, ...] = (
     okx.SIM,
     bingx.SIM,
     coinbase.SIM,
+    gate.SIM,
 )
 
 SIM_EXCHANGES: dict[str, SimExchange] = {exchange.slug: exchange for exchange in _ALL}

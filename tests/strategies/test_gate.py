@@ -282,6 +282,32 @@ def test_pair_no_longer_tradable_blocks_and_names_it(alice):
     enabled(strategy, alice)
 
 
+def test_pair_outside_the_keys_pair_whitelist_blocks_and_names_it(alice):
+    # Gate keys can be limited to some pairs; the last test reported them (key_pairs).
+    gate_conn = online(
+        make_connection(
+            alice,
+            exchange="gate",
+            api_key="0123456789abcdef0123456789abcdef",
+            api_secret="ab" * 32,
+            withdrawal_off_confirmed=True,
+        )
+    )
+    data = gate_conn.last_report
+    data["key_pairs"] = ["BTC/USDT"]
+    Connection.objects.filter(pk=gate_conn.pk).update(last_report=data)
+    symbol_list("gate", "spot", ["BTC/USDT", "ETH/USDT"])
+    strategy = make_strategy(alice, gate_conn, pairs=["BTC/USDT", "ETH/USDT"])
+    result = refused(strategy, alice)
+    assert failed_only(result) == ["pairs_tradable"]
+    detail = result["pairs_tradable"].detail
+    assert "may only trade BTC/USDT" in detail and "ETH/USDT are outside" in detail
+    # The key's whitelist widened (or no limit reported): the pair check passes again.
+    data["key_pairs"] = []
+    Connection.objects.filter(pk=gate_conn.pk).update(last_report=data)
+    enabled(strategy, alice)
+
+
 # --- capital -----------------------------------------------------------------------------------
 
 

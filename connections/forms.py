@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from backfuture.forms import ErrorFocusMixin
 from connections.exchanges import registry
 from connections.exchanges.base import CheckName
+from connections.guides import guide_for
 from connections.models import Market
 
 MALFORMED = {
@@ -60,16 +61,23 @@ class CredentialsMixin:
     spec: registry.ExchangeSpec
 
     def add_credential_fields(self) -> None:
+        # The exchange's own names for its credentials, where its guide gives them (Binance:
+        # "Secret key or Ed25519 private key (PEM)").
+        guide = guide_for(self.spec.slug)
+        key_label = guide.key_label if guide and guide.key_label else None
+        secret_label = guide.secret_label if guide and guide.secret_label else None
+        secret_help = guide.secret_help if guide and guide.secret_help else None
         self.fields["api_key"] = forms.CharField(
-            label=_("API key"),
+            label=key_label or _("API key"),
             max_length=200,
             widget=KeyInput(),
         )
         self.fields["api_secret"] = forms.CharField(
-            label=_("Secret key"),
+            label=secret_label or _("Secret key"),
             max_length=300,
             widget=SecretInput(),
-            help_text=_("Encrypted as soon as you save. It is never shown again, to anyone."),
+            help_text=secret_help
+            or _("Encrypted as soon as you save. It is never shown again, to anyone."),
         )
         if self.spec.needs_passphrase:
             self.fields["passphrase"] = forms.CharField(

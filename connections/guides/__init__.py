@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from connections.exchanges.base import CheckName
 
-from . import kucoin, mexc
+from . import binance, kucoin, mexc
 from .base import ExchangeGuide
 
 __all__ = ["GUIDES", "ExchangeGuide", "guide_for"]
@@ -149,7 +149,9 @@ CAPABILITIES = {
 
 
 # One guide module per exchange.
-GUIDES: dict[str, ExchangeGuide] = {guide.slug: guide for guide in (mexc.GUIDE, kucoin.GUIDE)}
+GUIDES: dict[str, ExchangeGuide] = {
+    guide.slug: guide for guide in (mexc.GUIDE, kucoin.GUIDE, binance.GUIDE)
+}
 
 
 def guide_for(slug: str) -> ExchangeGuide | None:

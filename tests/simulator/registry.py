@@ -6,10 +6,10 @@ APIs and a `SIM = SimExchange(...)`, then add it to `_ALL` below.
 
 from __future__ import annotations
 
-from . import kucoin, mexc
+from . import binance, kucoin, mexc
 from .base import SimExchange
 
-_ALL: tuple[SimExchange, ...] = (mexc.SIM, kucoin.SIM)
+_ALL: tuple[SimExchange, ...] = (mexc.SIM, kucoin.SIM, binance.SIM)
 
 SIM_EXCHANGES: dict[str, SimExchange] = {exchange.slug: exchange for exchange in _ALL}
 EXCHANGES: tuple[str, ...] = tuple(SIM_EXCHANGES)

@@ -140,9 +140,18 @@ def test_kucoin_signatures_match_the_documented_vectors():
 
 
 def test_urls_cover_every_exchange_urls_key_on_loopback(sim):
-    assert set(sim.urls) == {"mexc", "mexc_futures", "kucoin", "kucoin_futures"}
+    assert set(sim.urls) == {
+        "mexc",
+        "mexc_futures",
+        "kucoin",
+        "kucoin_futures",
+        "binance",
+        "binance_futures",
+        "binance_demo",
+        "binance_futures_demo",
+    }
     assert all(url.startswith("http://127.0.0.1:") for url in sim.urls.values())
-    assert len(set(sim.urls.values())) == 4
+    assert len(set(sim.urls.values())) == 8
     setting = dict(item.split("=", 1) for item in sim.urls_setting().split(","))
     assert setting == sim.urls
 
@@ -846,7 +855,7 @@ def test_cli_prints_the_urls_setting_and_stops_on_sigint():
         line = process.stdout.readline().strip()
         assert line.startswith("EXCHANGE_URLS=mexc=http://127.0.0.1:")
         urls = dict(item.split("=", 1) for item in line.removeprefix("EXCHANGE_URLS=").split(","))
-        assert set(urls) == {"mexc", "mexc_futures", "kucoin", "kucoin_futures"}
+        assert {"mexc", "mexc_futures", "kucoin", "kucoin_futures", "binance"} <= set(urls)
         demo = SimKey("mexc", "mx0demoHealthy0001", "0123456789abcdef0123456789abcdef", None)
         response = mexc_spot_request(
             urls["mexc"], "GET", "/api/v3/account", demo.api_key, demo.secret

@@ -80,7 +80,8 @@ FUTURES_ORDER_TEST_PARAMS: tuple[tuple[str, str], ...] = (
     ("side", "BUY"),
     ("type", "LIMIT"),
     ("timeInForce", "GTC"),
-    ("quantity", "0.002"),
+    # 0.004 x 30000 = 120 USDT, above the 100 USDT minimum notional of BTCUSDT perpetuals.
+    ("quantity", "0.004"),
     ("price", "30000"),
 )
 

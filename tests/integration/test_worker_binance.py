@@ -43,3 +43,25 @@ def test_binance_rate_limit_is_retried_then_succeeds(celery_worker, simulator, a
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report
     assert connection.checks.get().attempts >= 2
+
+
+def test_demo_connection_is_tested_on_the_demo_hosts(celery_worker, simulator, alice):
+    from connections import services
+
+    key = simulator.new_key("binance", demo=True)
+    connection = services.connection_create(
+        owner=alice,
+        name="Binance demo",
+        exchange="binance",
+        market="spot",
+        api_key=key.api_key,
+        api_secret=key.secret,
+        demo=True,
+    )
+    press_test(alice, connection)
+    wait_for_status(connection)
+    assert connection.status == "online", connection.last_report
+    assert {record.exchange for record in simulator.requests} == {"binance_demo"}
+    checks = {c["name"]: c["code"] for c in connection.last_report["checks"]}
+    assert checks["trade_permission"] == "order_test_ok"
+    assert checks["withdrawal"] == "binance_demo_no_key_info"

@@ -57,3 +57,35 @@ def test_ed25519_binance_key_goes_from_pasted_pem_to_an_enabled_strategy(app, pa
     page.click("form[action$='/enable/'] button[type=submit]")
     expect(page.locator("#strategy-body")).to_contain_text("Enabled")
     screenshot(page, "binance-strategy-enabled")
+
+
+def test_binance_demo_key_is_tested_in_demo_and_its_strategy_can_be_enabled(app, page, simulator):
+    sign_up(page, app.url, "binance-demo@example.com")
+    key = simulator.new_key("binance", demo=True, balances={"USDT": "5000"})
+    page.goto(f"{app.url}/connections/new/?exchange=binance")
+    page.fill("input[name=name]", "Binance Demo")
+    page.check("input[name=market][value=spot]")
+    page.check("input[name=demo]")
+    page.fill("input[name=api_key]", key.api_key)
+    page.fill("input[name=api_secret]", key.secret)
+    page.click("#connection-form button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/connections/\d+/$"))
+    connection_pk = re.search(r"/connections/(\d+)/", page.url).group(1)
+    press_test_and_wait(page, "Online")
+    # Binance's demo describes no keys: said so, not guessed.
+    expect(page.locator("#connection-body ul.checklist")).to_contain_text(
+        "cannot be verified: Binance's demo environment does not describe its keys"
+    )
+    assert {record.exchange for record in simulator.requests} == {"binance_demo"}
+
+    create_strategy(page, app.url, connection_pk, "Binance demo BTC")
+    gate = page.locator("[id^=strategy-gate-]")
+    for _ in range(20):
+        if gate.locator(".mark.failed").count() == 0:
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    expect(gate.locator(".mark.failed")).to_have_count(0)
+    page.click("form[action$='/enable/'] button[type=submit]")
+    expect(page.locator("#strategy-body")).to_contain_text("Enabled")
+    screenshot(page, "binance-demo-strategy-enabled")

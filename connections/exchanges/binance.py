@@ -114,13 +114,20 @@ ACCOUNT_RESTRICTED_MESSAGES = re.compile(
 )
 
 
-# Order-rule rejections of a test order: the request was authenticated and the key accepted
-# for trading before the order itself was judged (-1013 filter failure, -1100..-1131 parameter
-# errors, -1121 invalid symbol, -2010 e.g. insufficient balance, -4xxx futures order rules).
+# Order-rule rejections of a test order: a TRADE endpoint checks the key, the signature, the IP
+# and the permission first (a refused key gets -2015, §1.4), so an order-rule answer means the
+# key was accepted for trading. Inferred from the error table, as for MEXC; which code a
+# read-only key gets is UNVERIFIED (§10.1). Only codes that judge the order itself count:
+# -1013 filter failure (PERCENT_PRICE_BY_SIDE for our far-below-market price), -1111
+# precision, -2010 / -1010 order rejections other than the account-level messages, and the
+# futures order rules -4000..-4999 (e.g. -4164 minimum notional).
+ORDER_VALIDATION_CODES = frozenset({-1013, -1111, -2010, -1010})
+
+
 def is_order_validation(code: int, message: str) -> bool:
     if ACCOUNT_RESTRICTED_MESSAGES.search(message):
         return False
-    return code in (-1013, -2010, -1010) or -1199 <= code <= -1100 or -4999 <= code <= -4000
+    return code in ORDER_VALIDATION_CODES or -4999 <= code <= -4000
 
 
 # --- Signing -------------------------------------------------------------------------------

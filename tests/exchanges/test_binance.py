@@ -501,3 +501,19 @@ def test_reported_ip_is_read_from_the_merged_answer():
     error = classify(reply(load("binance_errors")["rejected_with_ip"], 401))
     assert error.reported_ip == "185.93.111.189"
     assert error.detail == "binance_key_ip_or_permission"
+
+
+@pytest.mark.parametrize(
+    ("body", "validated"),
+    [
+        ({"code": -1013, "msg": "Filter failure: PERCENT_PRICE_BY_SIDE"}, True),
+        ({"code": -2010, "msg": "Account has insufficient balance for requested action."}, True),
+        ({"code": -4164, "msg": "Order's notional must be no smaller than 100"}, True),
+        ({"code": -2010, "msg": "This action is disabled on this account."}, False),
+        ({"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, False),
+        ({"code": -1102, "msg": "Mandatory parameter 'timestamp' was not sent"}, False),
+    ],
+)
+def test_only_order_rule_rejections_prove_trading(body, validated):
+    code = BinanceClient().probe_validated(reply(body, 400, name="order_test"), None)
+    assert (code is not None) is validated

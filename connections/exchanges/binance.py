@@ -12,9 +12,10 @@ apart with that same call (`refine`, §1.8).
 
 Demo mode (keys made on demo.binance.com) has its own hosts. The demo-mode docs list only the
 `/api` endpoints for them (bn-spot-docs `demo-mode/general-info.md`), so whether `/sapi` answers
-there is UNVERIFIED (§10.1): a demo test does not rely on it. It reads the balances and validates
-a test order (`/api/v3/order/test`, `/fapi/v1/order/test`), and reports withdrawal and IP
-restriction as "cannot be verified".
+there is UNVERIFIED (§10.1): a demo test asks, but does not rely on it. Alongside, it reads the
+balances and validates a test order (`/api/v3/order/test`, `/fapi/v1/order/test`); when the
+introspection gives no usable answer, those decide, and withdrawal and IP restriction are
+reported as "cannot be verified".
 
 Keys: HMAC (secret key) and Ed25519 (private key in PEM, which Binance now recommends, §1.2).
 """
@@ -280,7 +281,7 @@ class BinanceClient(ExchangeAPI):
     # No expiry in the official apiRestrictions model (§1.3); the legacy
     # `tradingAuthorityExpirationTime` is read when present (`key_facts`).
     not_verifiable = {CheckName.KEY_EXPIRY: "not_reported"}
-    # Demo mode calls no introspection (module docstring): what only it could tell.
+    # Demo mode without a usable introspection (module docstring): what only it could tell.
     not_verifiable_demo = {
         CheckName.WITHDRAWAL: "binance_demo_no_key_info",
         CheckName.IP_RESTRICTION: "binance_demo_no_key_info",
@@ -362,9 +363,13 @@ class BinanceClient(ExchangeAPI):
                 cred,
                 spot_ms,
             )
+        # Weight(IP) 1 (§1.3; bn-dev /docs/wallet/account/api-key-permission).
+        key_info = self.signed_call(
+            KEY_INFO, "GET", "binance", "/sapi/v1/account/apiRestrictions", (), cred, spot_ms
+        )
         if self.demo:
-            # No introspection in demo mode (module docstring): a validated test order proves
-            # trading instead.
+            # The introspection may not exist on the demo host (module docstring): a test
+            # order, only validated, proves trading if it does not.
             if ctx.futures:
                 probe = self.signed_call(
                     "futures_order_test",
@@ -385,12 +390,19 @@ class BinanceClient(ExchangeAPI):
                     cred,
                     spot_ms,
                 )
-            return SignedPlan(balances=balances, trade_probe=probe)
-        # Weight(IP) 1 (§1.3; bn-dev /docs/wallet/account/api-key-permission).
-        key_info = self.signed_call(
-            KEY_INFO, "GET", "binance", "/sapi/v1/account/apiRestrictions", (), cred, spot_ms
-        )
+            return SignedPlan(key_info=key_info, balances=balances, trade_probe=probe)
         return SignedPlan(key_info=key_info, balances=balances)
+
+    def key_info_unavailable(self, result: Reply | ExchangeError, ctx: TestContext) -> bool:
+        """In demo mode, anything but a readable apiRestrictions answer (a 404, an error, a
+        -2015 from a backend that does not know demo keys) means "not available here": the
+        balances and the test order decide, never this call's answer."""
+        if not self.demo:
+            return False
+        if not isinstance(result, Reply) or result.status != 200 or not result.json_ok:
+            return True
+        data = result.data
+        return not (isinstance(data, dict) and isinstance(data.get("enableReading"), bool))
 
     def settle(
         self, result: Reply | ExchangeError, ctx: TestContext

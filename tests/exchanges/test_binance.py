@@ -389,42 +389,72 @@ def test_legacy_trading_expiry_is_reported_when_sent():
     assert outcomes(report)["key_expiry"][1] == "key_expires_soon"
 
 
-def test_demo_mode_uses_the_demo_hosts_and_a_test_order():
-    demo_spot, demo_futures = "https://demo-api.binance.com", "https://demo-fapi.binance.com"
+DEMO_SPOT, DEMO_FUTURES = "https://demo-api.binance.com", "https://demo-fapi.binance.com"
+DEMO_SAPI = f"{DEMO_SPOT}/sapi/v1/account/apiRestrictions"
+
+
+def demo_futures_mocks(rsps, *, sapi: dict):
+    rsps.add(responses.GET, f"{DEMO_SPOT}/api/v3/time", json={"serverTime": NOW_MS})
+    rsps.add(responses.GET, f"{DEMO_FUTURES}/fapi/v1/time", json={"serverTime": NOW_MS})
+    rsps.add(responses.GET, DEMO_SAPI, **sapi)
+    rsps.add(responses.GET, f"{DEMO_FUTURES}/fapi/v3/balance", json=load("binance_futures_balance"))
+    rsps.add(
+        responses.POST,
+        f"{DEMO_FUTURES}/fapi/v1/order/test",
+        json=load("binance_errors")["filter"],
+        status=400,
+    )
+
+
+# Whether /sapi answers on the demo host is UNVERIFIED (§10.1): every kind of "no" falls back.
+DEMO_SAPI_MISSING = {
+    "empty-404": {"body": "", "status": 404},
+    "html-502": {"body": "<html>bad gateway</html>", "status": 502},
+    "rejected": {
+        "json": {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
+        "status": 401,
+    },
+    "other-json": {"json": {"code": -1000, "msg": "unknown"}, "status": 400},
+}
+
+
+@pytest.mark.parametrize("sapi", DEMO_SAPI_MISSING.values(), ids=DEMO_SAPI_MISSING.keys())
+def test_demo_mode_without_introspection_falls_back_to_a_test_order(sapi):
     with responses.RequestsMock() as rsps:
-        rsps.add(responses.GET, f"{demo_spot}/api/v3/time", json={"serverTime": NOW_MS})
-        rsps.add(responses.GET, f"{demo_futures}/fapi/v1/time", json={"serverTime": NOW_MS})
-        rsps.add(
-            responses.GET, f"{demo_futures}/fapi/v3/balance", json=load("binance_futures_balance")
-        )
-        rsps.add(
-            responses.POST,
-            f"{demo_futures}/fapi/v1/order/test",
-            json=load("binance_errors")["filter"],
-            status=400,
-        )
+        demo_futures_mocks(rsps, sapi=sapi)
         report = run(Market.FUTURES, demo=True)
         body = next(c.request.body for c in rsps.calls if c.request.method == "POST").decode()
     assert report.verdict == "online", report.to_dict()
     assert "symbol=BTCUSDT" in body and "signature=" in body
+    assert outcomes(report)["credentials"] == ("ok", "credentials_accepted")
     assert outcomes(report)["trade_permission"] == ("ok", "order_test_validated")
+    assert outcomes(report)["futures_permission"] == ("ok", "futures_account_readable")
     assert outcomes(report)["withdrawal"] == ("not_verifiable", "binance_demo_no_key_info")
     assert outcomes(report)["ip_restriction"] == ("not_verifiable", "binance_demo_no_key_info")
 
 
-def test_demo_mode_rejection_of_the_first_call_cannot_tell_the_cause():
-    demo_spot = "https://demo-api.binance.com"
+def test_demo_mode_uses_the_introspection_where_the_demo_host_has_it():
     with responses.RequestsMock() as rsps:
-        rsps.add(responses.GET, f"{demo_spot}/api/v3/time", json={"serverTime": NOW_MS})
+        demo_futures_mocks(rsps, sapi={"json": restrictions(enableWithdrawals=True)})
+        report = run(Market.FUTURES, demo=True)
+    assert outcomes(report)["futures_permission"] == ("ok", "futures_enabled")
+    assert outcomes(report)["withdrawal"] == ("failed", "withdrawal_enabled")
+    assert outcomes(report)["ip_restriction"] == ("ok", "ip_restricted_unlisted")
+
+
+def test_demo_mode_rejection_of_the_first_call_cannot_tell_the_cause():
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, f"{DEMO_SPOT}/api/v3/time", json={"serverTime": NOW_MS})
+        rsps.add(responses.GET, DEMO_SAPI, body="", status=404)
         rsps.add(
             responses.GET,
-            f"{demo_spot}/api/v3/account",
+            f"{DEMO_SPOT}/api/v3/account",
             json=load("binance_errors")["rejected"],
             status=401,
         )
         rsps.add(
             responses.POST,
-            f"{demo_spot}/api/v3/order/test",
+            f"{DEMO_SPOT}/api/v3/order/test",
             json=load("binance_errors")["rejected"],
             status=401,
         )

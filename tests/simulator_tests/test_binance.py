@@ -267,7 +267,10 @@ def test_demo_key_is_online_in_demo_mode_with_a_test_order(sim, kind, market):
         assert check(report, name) == (Outcome.NOT_VERIFIABLE, "binance_demo_no_key_info")
     roles = {r.exchange for r in sim.requests}
     assert roles <= {"binance_demo", "binance_futures_demo"}
-    assert "/sapi/v1/account/apiRestrictions" not in {r.path for r in sim.requests}
+    # Asked, answered 404 by the simulated demo host (the cautious reading of §10.1).
+    assert ("binance_demo", "/sapi/v1/account/apiRestrictions", 404) in {
+        (r.exchange, r.path, r.status) for r in sim.requests
+    }
 
 
 def test_demo_key_without_trading_fails_in_demo_mode(sim):

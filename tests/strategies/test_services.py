@@ -248,7 +248,14 @@ def test_refresh_covers_every_real_exchange_and_market_with_the_configured_urls(
     settings.EXCHANGE_URLS = {"kucoin": "http://sim.test"}
     no_internet.get("http://sim.test/api/v2/symbols", json=KUCOIN_SPOT)
     result = services.symbol_lists_refresh()
-    assert set(result) == {"mexc/spot", "mexc/futures", "kucoin/spot", "kucoin/futures"}
+    assert set(result) == {
+        "mexc/spot",
+        "mexc/futures",
+        "kucoin/spot",
+        "kucoin/futures",
+        "binance/spot",
+        "binance/futures",
+    }
     assert result["kucoin/spot"] == "ok"
     assert "demo/spot" not in result  # the demo list is fixed, never stored
 

@@ -246,7 +246,8 @@ def classify(reply: Reply) -> ExchangeError | None:
         )
     # "Invalid API-key, IP, or permissions for action, request ip: 185.93.111.189" (fapi,
     # observed; not always sent, §1.6): the IP Binance saw us from.
-    reported_ip = extract_ip(message) if code == REJECTED_MBX_KEY else None
+    # A sentence-ending period after the IP is stripped first (extract_ip refuses "1.2.3.4.").
+    reported_ip = extract_ip(message.rstrip(". ")) if code == REJECTED_MBX_KEY else None
     return make_error(
         category,
         f"{what}: {text}",
@@ -422,7 +423,9 @@ class BinanceClient(ExchangeAPI):
         settled = ctx.data.get("settled", {})
         if call_name == KEY_INFO:
             # The introspection itself is refused: the key is unknown (or a demo key on the
-            # live host) or our IP is not on its list; Binance does not say which.
+            # live host) or our IP is not on its list; Binance does not say which. The IP it
+            # saw may come with another call's -2015 of the same round (fapi appends it).
+            error.reported_ip = error.reported_ip or _reported_ip(ctx.data.get("round", {}))
             error.detail = "binance_key_or_ip_ip" if error.reported_ip else "binance_key_or_ip"
             return error
         if not any(other != call_name and err is None for other, err in settled.items()):
@@ -575,6 +578,17 @@ class BinanceClient(ExchangeAPI):
             code = info.get("code") if isinstance(info, dict) else None
             raise SymbolListUnavailable(f"binance exchangeInfo: no symbols list (code {code!r})")
         return [row for row in symbols if isinstance(row, dict)]
+
+
+def _reported_ip(results: dict[str, Reply | ExchangeError]) -> str | None:
+    """The caller IP of any -2015 answer in the round (`..., request ip: x`, §1.6)."""
+    for result in results.values():
+        data = result.data if isinstance(result, Reply) else None
+        if isinstance(data, dict) and as_int(data.get("code")) == REJECTED_MBX_KEY:
+            ip = extract_ip(str(data.get("msg") or "").rstrip(". "))
+            if ip:
+                return ip
+    return None
 
 
 def _spot_permitted(row: dict) -> bool:

@@ -198,7 +198,8 @@ class ExchangeAPI(HttpExchangeClient):
 
     def refine(self, call_name: str, error: ExchangeError, ctx: TestContext) -> ExchangeError:
         """A permanent error of call `call_name` seen in the context of the test (Binance's
-        -2015 merges three causes). `ctx.data["settled"]` holds the calls settled so far."""
+        -2015 merges three causes). `ctx.data["settled"]` holds the calls settled so far,
+        `ctx.data["round"]` every result of the signed round."""
         return error
 
     def pairs(self, get: Callable[[str], Any], market: Market) -> Iterable[str]:
@@ -226,6 +227,8 @@ class ExchangeAPI(HttpExchangeClient):
             self.prepare(ctx)
             plan = self.plan(ctx)
             results = transport.send_all(plan.calls())
+            # The whole round, for `refine` (one call's answer can explain another's).
+            ctx.data["round"] = results
             for name, result in results.items():
                 if isinstance(result, Reply):
                     builder.report.latencies_ms[name] = result.latency_ms

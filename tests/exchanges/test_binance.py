@@ -547,3 +547,11 @@ def test_reported_ip_is_read_from_the_merged_answer():
 def test_only_order_rule_rejections_prove_trading(body, validated):
     code = BinanceClient().probe_validated(reply(body, 400, name="order_test"), None)
     assert (code is not None) is validated
+
+
+def test_reported_ip_survives_a_closing_period():
+    body = {
+        "code": -2015,
+        "msg": "Invalid API-key, IP, or permissions for action, request ip: 1.2.3.4.",
+    }
+    assert classify(reply(body, 401)).reported_ip == "1.2.3.4"

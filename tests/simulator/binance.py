@@ -85,8 +85,9 @@ class BinanceAPI(HostAPI):
         # -2015 with HTTP 401 (§1.6). The ", request ip: x" suffix is observed on fapi answers
         # (ccxt/ccxt#7822, node-binance-api#414); the spot host sends the bare text here, so
         # clients are tested with both.
-        suffix = f", request ip: {ip}" if ip and self.futures_host else ""
-        return self.fail(-2015, f"{REJECTED}{suffix}.", 401)
+        if ip and self.futures_host:
+            return self.fail(-2015, f"{REJECTED}, request ip: {ip}", 401)
+        return self.fail(-2015, f"{REJECTED}.", 401)
 
     def error(self, kind: str, request: SimRequest, **opts: Any) -> SimResponse:
         status = opts.get("status")

@@ -41,6 +41,11 @@ def hmac_key(sim: ExchangeSimulator, **options: Any) -> SimKey:
 KEYS = {"hmac": hmac_key, "ed25519": new_ed25519_key}
 
 
+def key_or_ip_code(market: Market) -> str:
+    # A futures round also calls fapi, whose -2015 names the IP it saw (observed, §1.6).
+    return "binance_key_or_ip_ip" if market == Market.FUTURES else "binance_key_or_ip"
+
+
 # --- healthy ---------------------------------------------------------------------------------
 
 
@@ -152,7 +157,7 @@ def test_unknown_key_cannot_be_told_from_a_wrong_ip(sim, market):
     sim.remove_key("binance", key.api_key)
     report = run(sim, key, market)
     assert report.category == Category.INVALID_KEY
-    assert check(report, CheckName.CREDENTIALS) == (Outcome.FAILED, "binance_key_or_ip")
+    assert check(report, CheckName.CREDENTIALS) == (Outcome.FAILED, key_or_ip_code(market))
 
 
 @pytest.mark.parametrize("kind", KEYS)
@@ -185,6 +190,17 @@ def test_key_whitelisted_elsewhere_fails_as_key_or_ip(sim):
     report = run(sim, key, Market.SPOT)
     assert report.verdict == "failed"
     assert check(report, CheckName.CREDENTIALS) == (Outcome.FAILED, "binance_key_or_ip")
+    assert report.reported_ip is None  # the spot host did not say
+
+
+def test_futures_key_whitelisted_elsewhere_shows_the_ip_fapi_reported(sim):
+    # apiRestrictions answers the bare -2015; the fapi balance call of the same round appends
+    # "request ip: x" (observed, §1.6): the report shows it.
+    key = hmac_key(sim, ip_whitelist=["203.0.113.10"])
+    sim.caller_ip = "192.0.2.44"
+    report = run(sim, key, Market.FUTURES)
+    assert check(report, CheckName.CREDENTIALS) == (Outcome.FAILED, "binance_key_or_ip_ip")
+    assert report.reported_ip == "192.0.2.44"
 
 
 @pytest.mark.parametrize("market", MARKETS)
@@ -293,7 +309,7 @@ def test_demo_key_without_futures_fails_in_demo_mode(sim):
 def test_demo_key_on_the_live_hosts_is_refused(sim, market):
     report = run(sim, hmac_key(sim, demo=True), market, demo=False)
     assert report.category == Category.INVALID_KEY
-    assert check(report, CheckName.CREDENTIALS) == (Outcome.FAILED, "binance_key_or_ip")
+    assert check(report, CheckName.CREDENTIALS) == (Outcome.FAILED, key_or_ip_code(market))
 
 
 @pytest.mark.parametrize("market", MARKETS)

@@ -647,6 +647,11 @@ def evaluate(
             "Withdrawal is enabled on this key. Delete it on the exchange, create one without "
             "withdrawal permission and replace the key here."
         )
+    elif withdrawal == Outcome.NOT_VERIFIABLE and connection.demo:
+        # A key of an exchange's demo environment holds demo funds only (Binance's demo does
+        # not describe its keys at all): nothing real can be withdrawn with it.
+        ok, url, action = True, "", ""
+        detail = _("A demo key holds only demo funds; the exchange's demo does not report it.")
     elif withdrawal == Outcome.NOT_VERIFIABLE:
         ok = bool(connection.withdrawal_off_confirmed)
         url, action = ("", "") if ok else (replace_url, _("Replace the key"))

@@ -255,6 +255,36 @@ CHECK_DETAILS: dict[str, Promise] = {
         "cannot be verified: Bybit's demo trading does not let a key read its own permissions"
     ),
     "key_does_not_expire": _("does not expire"),
+    # Binance: -2015 "Invalid API-key, IP, or permissions for action." is one answer for three
+    # causes (exchanges-more.md §1.8); these say what the other calls of the test could tell.
+    "binance_key_ip_or_permission": _(
+        "Rejected: wrong key, our server IP not on the key's whitelist, or a missing "
+        "permission. Binance gives the same answer for all three, so we cannot tell which"
+    ),
+    "binance_key_or_ip": _(
+        "Rejected: either the key is wrong (or a demo key used on the live exchange, or the "
+        "reverse) or our server IP is not on the key's whitelist. Binance does not say which"
+    ),
+    "binance_key_or_ip_ip": _(
+        "Rejected: either the key is wrong (or a demo key used on the live exchange, or the "
+        "reverse) or our server IP %(reported_ip)s is not on the key's whitelist. Binance does "
+        "not say which"
+    ),
+    "binance_permission_missing": _(
+        "The key and our IP were accepted, but the key lacks the permission for this call"
+    ),
+    "binance_futures_disabled": _(
+        'not permitted: tick "Enable Futures" on the key. A key created before your futures '
+        "account was opened cannot get it: create a new key"
+    ),
+    "binance_portfolio_margin": _(
+        "This is a Portfolio Margin account: Binance does not serve its USDⓈ-M futures API to "
+        "it, and that is the API we trade through"
+    ),
+    "binance_demo_no_key_info": _(
+        "cannot be verified: Binance's demo environment does not describe its keys (a demo key "
+        "only holds demo funds)"
+    ),
     # what an exchange cannot tell
     "key_info_refused": _(
         "cannot be verified: the key may not read its own permissions on this exchange"

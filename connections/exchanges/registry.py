@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import binance
 from .base import CheckName, ExchangeClient, Market
 from .bingx import BingxClient
 from .bitget import BitgetClient
@@ -704,6 +705,63 @@ _GATE = ExchangeSpec(
     client_factory=GateClient,
 )
 
+_BINANCE = ExchangeSpec(
+    slug="binance",
+    label="Binance",
+    needs_passphrase=False,
+    markets=(Market.SPOT, Market.FUTURES),
+    # API keys are 64 letters and digits (the docs' example key `vmPUZE6m...`, exchanges-more.md
+    # §1.2), for HMAC and Ed25519 keys alike. The secret is either an HMAC secret key (64
+    # letters and digits in the same example) or an Ed25519 private key in PEM, which
+    # `normalise` has rebuilt with its line breaks (RFC 7468: base64 lines between the BEGIN
+    # and END lines). Lenient bounds: a real key must never be refused here.
+    key_pattern=r"[A-Za-z0-9]{16,128}",
+    secret_pattern=(  # noqa: S106 (a format rule, not a secret)
+        r"[A-Za-z0-9]{16,128}"
+        r"|-----BEGIN PRIVATE KEY-----\n(?:[A-Za-z0-9+/=]{1,76}\n){1,40}-----END PRIVATE KEY-----"
+    ),
+    passphrase_pattern=None,
+    verifies=frozenset(
+        {
+            CheckName.REACHABLE,
+            CheckName.CREDENTIALS,
+            CheckName.BALANCES,
+            CheckName.TRADE_PERMISSION,
+            CheckName.FUTURES_PERMISSION,
+            CheckName.WITHDRAWAL,
+            CheckName.IP_RESTRICTION,
+        }
+    ),
+    spot_orders_via_api=True,
+    futures_orders_via_api=True,
+    is_demo=False,
+    rate_limits=(
+        # Request weight per IP per minute: spot 6000 (`REQUEST_WEIGHT` of GET
+        # /api/v3/exchangeInfo, which exchanges-more.md §1.7 says to read rather than hard-code;
+        # the value as published there, quoted by polyoxide-binance spot/weight.rs), futures 2400
+        # (fapi exchangeInfo, same source; the VIP-portal example of §1.7 shows 2400 too).
+        # /sapi weights count against their own IP pool; it is paced here by the spot limit,
+        # the lower of the two (safe side). Endpoint weights: §1.3, §1.5, §1.7.
+        RateLimit("GET /api/v3/time", 6000, 60, weight=1, source="bn-spot-docs; §1.5"),
+        RateLimit(
+            "GET /sapi/v1/account/apiRestrictions",
+            6000,
+            60,
+            weight=1,
+            source="bn-dev api-key-permission Weight(IP) 1; §1.3",
+        ),
+        RateLimit("GET /api/v3/account", 6000, 60, weight=20, source="bn-spot-docs; §1.5"),
+        RateLimit("POST /api/v3/order/test", 6000, 60, weight=1, source="bn-spot-docs; §1.4"),
+        RateLimit("GET /fapi/v1/time", 2400, 60, weight=1, source="bn-sdk market_data_api; §1.7"),
+        RateLimit("GET /fapi/v3/balance", 2400, 60, weight=5, source="bn-sdk account_api; §1.5"),
+        RateLimit("POST /fapi/v1/order/test", 2400, 60, weight=1, source="bn-dev New-Order-Test"),
+    ),
+    client_factory=binance.BinanceClient,
+    # Demo mode: keys made on demo.binance.com, tested on demo-api / demo-fapi (§1.1).
+    demo_environment=True,
+    normalise=binance.normalise_credentials,
+)
+
 _DEMO = ExchangeSpec(
     slug="demo",
     label="Demo exchange (paper account)",
@@ -731,7 +789,19 @@ _DEMO = ExchangeSpec(
 
 _SPECS: dict[str, ExchangeSpec] = {
     spec.slug: spec
-    for spec in (_MEXC, _KUCOIN, _BYBIT, _BITGET, _HTX, _OKX, _BINGX, _COINBASE, _GATE, _DEMO)
+    for spec in (
+        _MEXC,
+        _KUCOIN,
+        _BYBIT,
+        _BITGET,
+        _HTX,
+        _OKX,
+        _BINGX,
+        _COINBASE,
+        _GATE,
+        _BINANCE,
+        _DEMO,
+    )
 }
 
 

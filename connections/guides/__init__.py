@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from connections.exchanges.base import CheckName
 
-from . import bingx, bitget, bybit, coinbase, gate, htx, kucoin, mexc, okx
+from . import binance, bingx, bitget, bybit, coinbase, gate, htx, kucoin, mexc, okx
 from .base import ExchangeGuide
 
 __all__ = ["GUIDES", "ExchangeGuide", "guide_for"]
@@ -154,6 +154,7 @@ GUIDES: dict[str, ExchangeGuide] = {
     for guide in (
         mexc.GUIDE,
         kucoin.GUIDE,
+        binance.GUIDE,
         bybit.GUIDE,
         bitget.GUIDE,
         htx.GUIDE,

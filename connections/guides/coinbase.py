@@ -43,8 +43,7 @@ GUIDE = ExchangeGuide(
     secret_label=_("Private key"),
     secret_help=_(
         "Paste the whole private key, including the BEGIN and END lines, or paste the "
-        "downloaded key file (cdp_api_key.json) as it is into either field. Encrypted as soon "
-        "as you save; never shown again."
+        "downloaded key file (cdp_api_key.json) as it is into either field."
     ),
     key_malformed=_(
         "This is not a CDP API key name. It looks like organizations/…/apiKeys/…. Older "

@@ -325,3 +325,72 @@ DEMO_KEYS: list[dict[str, Any]] = [
         "withdrawal": True,
     },
 ]
+
+
+def binance_api_key(rng: random.Random | None = None) -> str:
+    """64 alphanumerics, like the docs' example key `vmPUZE6mv9SD...` (exchanges-more.md §1.2)."""
+    rng = rng or random.Random()
+    return "".join(rng.choices(_ALNUM, k=64))
+
+
+def binance_secret(rng: random.Random | None = None) -> str:
+    """64 alphanumerics, like the docs' example secret `NhqPtmdSJYdK...` (§1.2)."""
+    rng = rng or random.Random()
+    return "".join(rng.choices(_ALNUM, k=64))
+
+
+def _binance_spot_symbol(base: str, quote: str, **changes: Any) -> dict[str, Any]:
+    # Field names of GET /api/v3/exchangeInfo (bn-spot-docs rest-api.md "Exchange
+    # information"): permissions moved to permissionSets, `permissions` left empty.
+    row: dict[str, Any] = {
+        "symbol": f"{base}{quote}",
+        "status": "TRADING",
+        "baseAsset": base,
+        "baseAssetPrecision": 8,
+        "quoteAsset": quote,
+        "quotePrecision": 8,
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": True,
+        "permissions": [],
+        "permissionSets": [["SPOT", "MARGIN"]],
+    }
+    row.update(changes)
+    return row
+
+
+# BTC/ETH/SOL trade; LUNA is in BREAK; a margin-only row and one without spot trading.
+BINANCE_SPOT_SYMBOLS: list[dict[str, Any]] = [
+    _binance_spot_symbol("BTC", "USDT"),
+    _binance_spot_symbol("ETH", "USDT"),
+    _binance_spot_symbol("SOL", "USDT"),
+    _binance_spot_symbol("ETH", "BTC"),
+    _binance_spot_symbol("LUNA", "USDT", status="BREAK"),
+    _binance_spot_symbol("XMR", "USDT", isSpotTradingAllowed=False, permissionSets=[["MARGIN"]]),
+]
+
+
+def _binance_contract(base: str, contract_type: str = "PERPETUAL", **changes: Any) -> dict:
+    # Field names of GET /fapi/v1/exchangeInfo (bn-sdk market_data_api.py exchange_information).
+    suffix = "" if contract_type == "PERPETUAL" else "_261225"
+    row: dict[str, Any] = {
+        "symbol": f"{base}USDT{suffix}",
+        "pair": f"{base}USDT",
+        "contractType": contract_type,
+        "status": "TRADING",
+        "baseAsset": base,
+        "quoteAsset": "USDT",
+        "marginAsset": "USDT",
+        "underlyingType": "COIN",
+    }
+    row.update(changes)
+    return row
+
+
+BINANCE_CONTRACTS: list[dict[str, Any]] = [
+    _binance_contract("BTC"),
+    _binance_contract("ETH"),
+    _binance_contract("SOL"),
+    _binance_contract("BTC", "CURRENT_QUARTER"),
+    _binance_contract("FTT", status="SETTLING"),
+]

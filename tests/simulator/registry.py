@@ -6,12 +6,13 @@ APIs and a `SIM = SimExchange(...)`, then add it to `_ALL` below.
 
 from __future__ import annotations
 
-from . import bingx, bitget, bybit, coinbase, gate, htx, kucoin, mexc, okx
+from . import binance, bingx, bitget, bybit, coinbase, gate, htx, kucoin, mexc, okx
 from .base import SimExchange
 
 _ALL: tuple[SimExchange, ...] = (
     mexc.SIM,
     kucoin.SIM,
+    binance.SIM,
     bybit.SIM,
     bitget.SIM,
     htx.SIM,

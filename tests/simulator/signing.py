@@ -206,3 +206,63 @@ def kucoin_request(
         "Content-Type": "application/json",
     }
     return SignedRequest(method, f"{base_url}{endpoint}", headers, body)
+
+
+# --- Binance (exchanges-more.md §1.2) -------------------------------------------------------
+
+
+def binance_hmac_signature(secret: str, total_params: str) -> str:
+    """Lowercase hex HMAC-SHA256 of query string + body (exchanges-more.md §1.2)."""
+    return hmac_sha256(secret, total_params).hex()
+
+
+def binance_ed25519_signature(private_key_pem: str, total_params: str) -> str:
+    """base64 Ed25519 signature of query string + body, before URL-encoding (§1.2)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    key = load_pem_private_key(private_key_pem.encode(), password=None)
+    return base64.b64encode(key.sign(total_params.encode())).decode()  # type: ignore[union-attr]
+
+
+def binance_ed25519_valid(public_key_pem: str, total_params: str, signature_b64: str) -> bool:
+    """What Binance does with the public key the person registered (§1.2)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+        load_pem_public_key(public_key_pem.encode()).verify(  # type: ignore[union-attr]
+            signature, total_params.encode()
+        )
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def binance_request(
+    base_url: str,
+    method: str,
+    path: str,
+    api_key: str,
+    secret: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    timestamp: int | None = None,
+    recv_window: int | None = 5000,
+) -> SignedRequest:
+    """Signed the way CCXT does it: timestamp first, then params, then recvWindow; GET in the
+    query, POST in a form body. An Ed25519 secret (a PEM) signs with Ed25519."""
+    query = {"timestamp": now_ms() if timestamp is None else timestamp, **(params or {})}
+    if recv_window is not None:
+        query["recvWindow"] = recv_window
+    payload = urlencode(query)
+    if "PRIVATE KEY" in secret:
+        signature = quote(binance_ed25519_signature(secret, payload), safe="")
+    else:
+        signature = binance_hmac_signature(secret, payload)
+    signed = f"{payload}&signature={signature}"
+    headers = {"X-MBX-APIKEY": api_key}
+    if method.upper() in ("GET", "DELETE"):
+        return SignedRequest(method, f"{base_url}{path}?{signed}", headers)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return SignedRequest(method, f"{base_url}{path}", headers, signed)

@@ -229,6 +229,18 @@ def test_unverifiable_withdrawal_needs_the_users_confirmation(alice):
     enabled(strategy, alice)
 
 
+def test_unverifiable_withdrawal_of_a_demo_key_does_not_block(alice):
+    # Binance's demo environment does not describe its keys; a demo key moves no real funds.
+    demo = online(
+        make_connection(alice, exchange="binance", withdrawal_off_confirmed=False, demo=True),
+        withdrawal="not_verifiable",
+        balances=[{"asset": "USDT", "free": "5000", "locked": "0"}],
+    )
+    symbol_list("binance", "spot", ["BTC/USDT"])
+    strategy = make_strategy(alice, demo)
+    enabled(strategy, alice)
+
+
 # --- exchange and pairs ------------------------------------------------------------------------
 
 

@@ -43,12 +43,13 @@ class ConnectionAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "name",
         "owner_email",
         "exchange",
+        "demo",
         "market",
         "status",
         "problem_category",
         "last_tested_at",
     )
-    list_filter = ("exchange", "market", "status", "problem_category")
+    list_filter = ("exchange", "demo", "market", "status", "problem_category")
     search_fields = ("owner__email", "name")
     list_select_related = ("owner",)
     exclude = SECRET_FIELDS
@@ -56,6 +57,7 @@ class ConnectionAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "owner",
         "name",
         "exchange",
+        "demo",
         "market",
         "key_hint",
         "key_verified",

@@ -100,8 +100,8 @@ class CredentialsMixin:
             self.fields["withdrawal_off_confirmed"] = forms.BooleanField(
                 label=_("I confirm that withdrawal is disabled on this API key."),
                 help_text=_(
-                    "%(exchange)s's API cannot tell whether a key may withdraw, so we rely on "
-                    "your confirmation. Never give a trading bot withdrawal permission."
+                    "%(exchange)s's API cannot always tell whether a key may withdraw, so we "
+                    "rely on your confirmation. Never give a trading bot withdrawal permission."
                 )
                 % {"exchange": self.spec.label},
                 required=True,

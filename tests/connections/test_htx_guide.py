@@ -17,8 +17,9 @@ def test_htx_form_names_the_access_key_and_links_api_management(alice_client):
     assert 'href="https://www.htx.com/apikey/"' in steps(html)
     assert "Leave Withdraw unticked" in html
     assert "stops working after 90 days" in html
-    # HTX reports withdrawal itself: no confirmation box to tick.
-    assert "withdrawal_off_confirmed" not in html
+    # HTX describes a parent key's withdrawal permission but not a sub-account key's: the
+    # person confirms it is off, so a sub-account key can still pass the strategy gate.
+    assert "withdrawal_off_confirmed" in html
 
 
 def test_other_exchanges_keep_the_generic_labels(alice_client):

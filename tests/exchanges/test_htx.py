@@ -626,4 +626,5 @@ def test_registry_lists_every_endpoint_a_test_calls_with_a_source():
     } == endpoints
     assert all(limit.source for limit in spec.rate_limits)
     assert spec.needs_passphrase is False and spec.demo_environment is False
-    assert CheckName.KEY_EXPIRY in spec.verifies
+    # Withdrawal, IP and expiry come from an endpoint sub-account keys may not use.
+    assert CheckName.WITHDRAWAL not in spec.verifies

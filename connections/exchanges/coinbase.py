@@ -223,14 +223,16 @@ def _key_file(text: str) -> dict[str, str] | None:
     text = text.strip()
     if not text.startswith("{"):
         return None
+    # RecursionError: JSON nested deeper than the parser's stack (hostile or garbled input)
+    # must be a form error, never a 500.
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         # A password input turned the file's line breaks into nothing; JSON survives that,
         # but not a PEM's literal newlines inside a string: escape them and try again.
         try:
             data = json.loads(text.replace("\r", "").replace("\n", "\\n"))
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if not isinstance(data, dict) or not isinstance(data.get("privateKey"), str):
         return None

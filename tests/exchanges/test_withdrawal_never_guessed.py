@@ -55,3 +55,22 @@ def test_coinbase_sdk_mock_shape_with_can_withdraw_still_reads():
         coinbase_mock(rsps, permissions=body)
         report = run_coinbase()
     assert report.check("withdrawal").outcome == "ok"
+
+
+@pytest.mark.parametrize("wallet", ["absent", "Withdraw", None, {"Withdraw": True}])
+def test_bybit_without_a_readable_wallet_group_is_not_online(wallet):
+    from connections.exchanges.base import Credentials
+
+    from .test_bybit import KEY, SECRET
+    from .test_bybit import mock as bybit_mock
+    from .test_bybit import run as run_bybit
+
+    body = load("bybit_query_api")
+    if wallet == "absent":
+        body["result"]["permissions"].pop("Wallet")
+    else:
+        body["result"]["permissions"]["Wallet"] = wallet
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        bybit_mock(rsps, query_api=body)
+        with pytest.raises(TemporaryExchangeError, match="Wallet"):
+            run_bybit(Credentials(KEY, SECRET))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from django import forms
@@ -45,15 +46,50 @@ class SecretInput(forms.PasswordInput):
         super().__init__(attrs={**base, **(attrs or {})}, render_value=False)
 
 
+def carries_private_key(value: str) -> bool:
+    """True for text holding a private key: a PEM (`PRIVATE KEY` lines, even with its spaces
+    dropped) or a key file's `privateKey` field, whatever its case or spacing."""
+    return "privatekey" in "".join(str(value).split()).lower()
+
+
+def _shaped_like_secret_only(spec: registry.ExchangeSpec, value: str) -> bool:
+    text = "".join(value.split())
+    return bool(re.fullmatch(spec.secret_pattern, text)) and not re.fullmatch(
+        spec.key_pattern, text
+    )
+
+
 class KeyInput(forms.TextInput):
     """The API key: visible while typing, and kept after a form error so only the secret has to
     be entered again. The key alone grants nothing (every call is signed with the secret), and
     pages show it masked; the answer that carries it is never stored (`never_cache` on the
-    views). See docs/security.md, "Form errors keep the API key"."""
+    views). See docs/security.md, "Form errors keep the API key".
 
-    def __init__(self, attrs=None):
+    What was typed into it is shown again only while it is no private key: a key file or a PEM
+    pasted here (Coinbase's file holds both values; a PEM in the wrong field) is replaced by
+    the key name the exchange's tidying finds in it, or by nothing."""
+
+    def __init__(self, attrs=None, *, spec: registry.ExchangeSpec | None = None):
         base = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
         super().__init__(attrs={**base, **(attrs or {})})
+        self.spec = spec
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        if value is None:
+            return value
+        if self.spec is not None and _shaped_like_secret_only(self.spec, value):
+            # The secret pasted into the key field (swapped fields, Coinbase's base64 key).
+            return None
+        if not carries_private_key(value):
+            return value
+        key = ""
+        if self.spec is not None:
+            try:
+                key = self.spec.normalise_credentials(value, "", "")[0]
+            except Exception:  # any failure: show nothing
+                key = ""
+        return key if key and not carries_private_key(key) else None
 
 
 class CredentialsMixin:
@@ -77,7 +113,7 @@ class CredentialsMixin:
             label=(guide and guide.key_label) or _("API key"),
             max_length=4000 if fills_other else 200,
             required=not fills_other,
-            widget=KeyInput(),
+            widget=KeyInput(spec=self.spec),
         )
         self.fields["api_secret"] = forms.CharField(
             label=(guide and guide.secret_label) or _("Secret key"),

@@ -647,7 +647,7 @@ def evaluate(
             "Withdrawal is enabled on this key. Delete it on the exchange, create one without "
             "withdrawal permission and replace the key here."
         )
-    elif withdrawal == Outcome.NOT_VERIFIABLE and connection.demo:
+    elif withdrawal == Outcome.NOT_VERIFIABLE and connection.demo and not _live_key(connection):
         # A key of an exchange's demo environment holds demo funds only (Binance's demo does
         # not describe its keys at all): nothing real can be withdrawn with it.
         ok, url, action = True, "", ""
@@ -843,3 +843,12 @@ def _one_test_button(conditions: list[Condition]) -> tuple[Condition, ...]:
             seen = True
         result.append(condition)
     return tuple(result)
+
+
+def _live_key(connection) -> bool:
+    """The connection's demo environment is reached with a live key (BingX): it can move real
+    funds whatever the environment. Unknown exchanges count as live."""
+    try:
+        return registry.get(connection.exchange).demo_keys_are_live_keys
+    except registry.UnknownExchange:
+        return True

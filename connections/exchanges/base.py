@@ -123,6 +123,8 @@ class Credentials:
         for secret in (self.api_secret, self.passphrase):
             for form in _written_forms(secret):
                 text = re.sub(re.escape(form), "***", text, flags=re.IGNORECASE)
+            for pattern in _private_key_patterns(secret):
+                text = pattern.sub("***", text)
         masked = mask_key(self.api_key)
         for form in _written_forms(self.api_key):
             text = re.sub(re.escape(form), lambda _: masked, text, flags=re.IGNORECASE)
@@ -146,6 +148,35 @@ def _written_forms(value: str) -> Iterator[str]:
     forms.add(" ".join(value.split()))
     # Longest first, so a form that contains another is replaced whole.
     yield from sorted((form for form in forms if form), key=len, reverse=True)
+
+
+# Between two characters of a PEM echoed in another shape: line breaks dropped, doubled
+# (CRLF), turned into spaces, re-wrapped at another width, or escaped in JSON (`\n`).
+_PEM_GAP = r"(?:\s|\\[rn])*"
+# A PEM line shorter than this (its last) is not scrubbed on its own: too little to matter.
+_PEM_LINE_MIN = 16
+
+
+def _private_key_patterns(secret: str) -> list[re.Pattern[str]]:
+    """For a PEM secret (Ed25519 for Binance, a CDP key for Coinbase): the whole PEM and its
+    base64 body in any line layout, then each line of the body on its own."""
+    if "-----BEGIN" not in secret:
+        return []
+    lines = [line.strip() for line in secret.replace("\\n", "\n").splitlines()]
+    body_lines = [line for line in lines if line and not line.startswith("-----")]
+    body = "".join(body_lines)
+    wholes = ["".join(lines), body]
+    patterns = [
+        re.compile(_PEM_GAP.join(re.escape(ch) for ch in "".join(whole.split())))
+        for whole in wholes
+        if whole
+    ]
+    patterns += [
+        re.compile(re.escape(line))
+        for line in sorted(body_lines, key=len, reverse=True)
+        if len(line) >= _PEM_LINE_MIN
+    ]
+    return patterns
 
 
 def scrub_text(text: str, credentials: Credentials) -> str:

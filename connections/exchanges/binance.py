@@ -453,6 +453,12 @@ class BinanceClient(ExchangeAPI):
         if data is None or not isinstance(data.get("enableReading"), bool):
             raise unexpected("Binance", "apiRestrictions without enableReading")
         flags = {name: value for name, value in data.items() if isinstance(value, bool)}
+        withdraw: bool | None = flags.get("enableWithdrawals")
+        if withdraw is None and not self.demo:
+            # Never guessed: an answer that does not say is retried, and if that persists the
+            # test ends "exchange unavailable", never Online (a demo key moves no real funds:
+            # its withdrawal is then "cannot be verified").
+            raise unexpected("Binance", "apiRestrictions without enableWithdrawals")
         raw = [
             name
             for name, value in flags.items()
@@ -486,7 +492,7 @@ class BinanceClient(ExchangeAPI):
             spot_trade=flags.get("enableSpotAndMarginTrading") is True,
             futures_trade=futures_trade,
             # enableWithdrawals: "This option allows you to withdraw via API" (§1.3).
-            withdraw=flags.get("enableWithdrawals") is True,
+            withdraw=withdraw,
             raw_permissions=raw,
             permissions=permissions,
             # A yes/no only: the list itself is not exposed for the calling key (§1.3).

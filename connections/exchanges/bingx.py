@@ -329,6 +329,9 @@ def key_facts_of(data: Any) -> KeyFacts | None:
         return None
     granted = [name for name in flags if payload.get(name) is True]
     withdrawals = payload.get("enableWithdrawals")
+    if not isinstance(withdrawals, bool):
+        # Never guessed: without the withdrawal flag this shape says nothing that matters.
+        return None
     restricted = payload.get("ipRestrict")
     return KeyFacts(
         read=payload.get("enableReading")
@@ -336,7 +339,7 @@ def key_facts_of(data: Any) -> KeyFacts | None:
         else None,
         spot_trade=payload.get("enableSpotAndMarginTrading") is True,
         futures_trade=payload.get("enableFutures") is True,
-        withdraw=withdrawals if isinstance(withdrawals, bool) else None,
+        withdraw=withdrawals,
         raw_permissions=granted,
         permissions=[flags[name] for name in granted],
         ip_restricted=restricted if isinstance(restricted, bool) else None,

@@ -370,6 +370,11 @@ class BybitClient(ExchangeAPI):
         data = reply.data.get("result")
         if not isinstance(data, dict) or not isinstance(data.get("permissions"), dict):
             raise unexpected("Bybit", "query-api without permissions")
+        if not isinstance(data["permissions"].get("Wallet"), list):
+            # Withdraw is listed in the Wallet group, which every documented answer carries
+            # (empty or not): without it nothing says the key cannot withdraw. Retried, never
+            # read as "disabled".
+            raise unexpected("Bybit", "query-api without the Wallet permission group")
         groups: dict[str, list[str]] = {
             str(group): _names(names) for group, names in data["permissions"].items()
         }

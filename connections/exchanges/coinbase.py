@@ -223,14 +223,16 @@ def _key_file(text: str) -> dict[str, str] | None:
     text = text.strip()
     if not text.startswith("{"):
         return None
+    # RecursionError: JSON nested deeper than the parser's stack (hostile or garbled input)
+    # must be a form error, never a 500.
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         # A password input turned the file's line breaks into nothing; JSON survives that,
         # but not a PEM's literal newlines inside a string: escape them and try again.
         try:
             data = json.loads(text.replace("\r", "").replace("\n", "\\n"))
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if not isinstance(data, dict) or not isinstance(data.get("privateKey"), str):
         return None
@@ -440,7 +442,12 @@ class CoinbaseClient(ExchangeAPI):
         # `can_withdraw`; either means the key can move funds.
         view = data.get("can_view") is True
         trade = data.get("can_trade") is True
-        transfer = data.get("can_transfer") is True or data.get("can_withdraw") is True
+        flags = [data.get(name) for name in ("can_transfer", "can_withdraw")]
+        present = [flag for flag in flags if flag is not None]
+        if not present or not all(isinstance(flag, bool) for flag in present):
+            # Never guessed: an answer that does not say is retried, never read as "off".
+            raise unexpected("Coinbase", "key_permissions without can_transfer")
+        transfer = any(flag is True for flag in flags)
         # The scope names as the CDP portal shows them (§8.3: view, trade, transfer).
         raw = [
             name for name, on in (("View", view), ("Trade", trade), ("Transfer", transfer)) if on

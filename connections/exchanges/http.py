@@ -71,12 +71,36 @@ class Reply:
     received_at: float  # clock seconds just after the answer
 
 
+# The largest answer a connection test reads. The test's answers are small (a key
+# description, one page of balances: tens of kilobytes); anything beyond this is not an answer
+# we can use, and reading it whole would let one host fill a worker's memory.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+
 def decode_json(text: str) -> tuple[bool, Any]:
     # Exact decimals: balances and KuCoin futures equity are JSON numbers, not strings.
+    # RecursionError: JSON nested deeper than the parser's stack is garbled, like any other.
     try:
         return True, json.loads(text, parse_float=Decimal)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False, None
+
+
+def read_bounded(response: requests.Response, limit: int = MAX_ANSWER_BYTES) -> str | None:
+    """The body of a streamed response as text, or None past `limit` bytes (then closed)."""
+    if isinstance(getattr(response, "_content", False), bytes):
+        # Already read (a response built in memory rather than streamed).
+        return response.text if len(response.content) <= limit else None
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=65536):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            return None
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # what `response.text` decodes
+    return response.text
 
 
 def parse_retry_after(
@@ -319,8 +343,9 @@ class Transport:
                 data=call.body.encode() if call.body else None,
                 timeout=timeout,
                 allow_redirects=False,
+                stream=True,
             )
-            text = response.text
+            text = read_bounded(response)
         except requests.RequestException as exc:
             cause = unreachable_cause(exc)
             if cause is None:
@@ -332,6 +357,12 @@ class Transport:
                 f"could not reach the exchange: {cause} ({type(exc).__name__}) on "
                 f"{call.method} {where}",
             ) from None
+        if text is None:
+            raise TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"answer larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MB on {call.method} "
+                f"{where} (HTTP {response.status_code})",
+            )
         latency_ms = round((time.perf_counter() - started) * 1000)
         received_at = self.clock()
         json_ok, data = decode_json(text)

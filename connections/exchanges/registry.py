@@ -70,6 +70,10 @@ class ExchangeSpec:
     # The exchange has a demo (paper trading) environment with its own keys: the person can
     # choose it on the form, and the connection is labelled "demo" everywhere.
     demo_environment: bool = False
+    # The demo environment is reached with the account's own live key (BingX's VST), not a
+    # key of its own: such a key can still move real funds, so "demo" excuses nothing about it
+    # (the strategy gate's withdrawal condition).
+    demo_keys_are_live_keys: bool = False
     # Tidies pasted credentials before validation (a PEM whose line breaks the browser
     # dropped, a downloaded key file pasted whole): (key, secret, passphrase) in and out.
     normalise: Callable[[str, str, str], tuple[str, str, str]] | None = None
@@ -586,6 +590,7 @@ _BINGX = ExchangeSpec(
     client_factory=BingxClient,
     # VST demo trading on open-api-vst.bingx.com (§7.1), with the account's own key.
     demo_environment=True,
+    demo_keys_are_live_keys=True,
 )
 
 _COINBASE = ExchangeSpec(

@@ -31,7 +31,6 @@ tests/connections/fixtures/); the other exchanges name theirs in their modules:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,7 +110,7 @@ class SymbolFetcher:
             raise SymbolListUnavailable(f"HTTP {response.status_code} from GET {where}")
         try:
             return response.json()
-        except (ValueError, json.JSONDecodeError):
+        except (ValueError, RecursionError):
             raise SymbolListUnavailable(f"GET {where}: the answer is not JSON") from None
 
 

@@ -52,6 +52,7 @@ from .http import (
     as_int,
     extract_ip,
     parse_retry_after,
+    summarise_asset_rows,
     summarise_balances,
     to_decimal,
     transport_fallback,
@@ -513,15 +514,7 @@ class BinanceClient(ExchangeAPI):
         rows = data.get("balances")
         if not isinstance(rows, list):
             raise unexpected("Binance", "account without balances")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in rows:
-            if not isinstance(row, dict) or not row.get("asset"):
-                continue
-            free, locked = to_decimal(row.get("free")), to_decimal(row.get("locked"))
-            if free is None or locked is None:
-                raise unexpected("Binance", f"unreadable balance for {row.get('asset')}")
-            amounts[str(row["asset"]).upper()] = (free, locked)
-        return summarise_balances(amounts, ("free", "locked"))
+        return summarise_asset_rows(rows, "Binance", asset="asset", amounts=("free", "locked"))
 
     @staticmethod
     def _futures_balances(reply: Reply) -> list[dict[str, str]]:

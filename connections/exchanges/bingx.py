@@ -16,7 +16,6 @@ import hmac
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -37,8 +36,7 @@ from .http import (
     category_from_message,
     extract_ip,
     parse_retry_after,
-    summarise_balances,
-    to_decimal,
+    summarise_asset_rows,
     transport_fallback,
     unexpected,
 )
@@ -485,15 +483,7 @@ class BingxClient(ExchangeAPI):
         rows = data.get("balances") if isinstance(data, dict) else None
         if not isinstance(rows, list):
             raise unexpected("BingX", "spot balance without data.balances")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in rows:
-            if not isinstance(row, dict) or not row.get("asset"):
-                continue
-            free, locked = to_decimal(row.get("free")), to_decimal(row.get("locked"))
-            if free is None or locked is None:
-                raise unexpected("BingX", f"unreadable balance for {row.get('asset')}")
-            amounts[str(row["asset"]).upper()] = (free, locked)
-        return summarise_balances(amounts, ("free", "locked"))
+        return summarise_asset_rows(rows, "BingX", asset="asset", amounts=("free", "locked"))
 
     @staticmethod
     def _futures_balances(reply: Reply) -> list[dict[str, str]]:
@@ -505,13 +495,11 @@ class BingxClient(ExchangeAPI):
             data = [data["balance"]]
         if not isinstance(data, list):
             raise unexpected("BingX", "swap balance without data")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in data:
-            if not isinstance(row, dict) or not row.get("asset"):
-                continue
-            equity = to_decimal(row.get("equity"))
-            available = to_decimal(row.get("availableMargin"))
-            if equity is None or available is None:
-                raise unexpected("BingX", f"unreadable swap balance for {row.get('asset')}")
-            amounts[str(row["asset"]).upper()] = (equity, available)
-        return summarise_balances(amounts, ("equity", "available"))
+        return summarise_asset_rows(
+            data,
+            "BingX",
+            asset="asset",
+            amounts=("equity", "availableMargin"),
+            fields=("equity", "available"),
+            noun="swap balance",
+        )

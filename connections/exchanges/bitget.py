@@ -47,6 +47,7 @@ from .http import (
     category_from_message,
     extract_ip,
     parse_retry_after,
+    summarise_asset_rows,
     summarise_balances,
     to_decimal,
     transport_fallback,
@@ -462,14 +463,11 @@ class BitgetClient(ExchangeAPI):
         rows = reply.data.get("data")
         if not isinstance(rows, list):
             raise unexpected("Bitget futures", "accounts without data")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in rows:
-            if not isinstance(row, dict) or not row.get("marginCoin"):
-                continue
-            asset = str(row["marginCoin"]).upper()
-            equity = to_decimal(row.get("accountEquity"))
-            available = to_decimal(row.get("available"))
-            if equity is None or available is None:
-                raise unexpected("Bitget futures", f"unreadable account for {asset}")
-            amounts[asset] = (equity, available)
-        return summarise_balances(amounts, ("equity", "available"))
+        return summarise_asset_rows(
+            rows,
+            "Bitget futures",
+            asset="marginCoin",
+            amounts=("accountEquity", "available"),
+            fields=("equity", "available"),
+            noun="account",
+        )

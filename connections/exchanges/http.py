@@ -450,6 +450,30 @@ def to_decimal(value: Any) -> Decimal | None:
     return Decimal(text) if text is not None else None
 
 
+def summarise_asset_rows(
+    rows: Iterable[Any],
+    what: str,
+    *,
+    asset: str,
+    amounts: tuple[str, str],
+    fields: tuple[str, str] = ("free", "locked"),
+    noun: str = "balance",
+) -> list[dict[str, str]]:
+    """`summarise_balances` of a list of one-asset rows: `rows[i][asset]` names the asset,
+    `amounts` the two fields read as `fields`. Rows that are not objects or name no asset are
+    skipped (Binance and MEXC list every asset, empty ones included); an amount that is not
+    a number is `unexpected`, named "unreadable <noun> for <asset>"."""
+    parsed: dict[str, tuple[Decimal, Decimal]] = {}
+    for row in rows:
+        if not isinstance(row, dict) or not row.get(asset):
+            continue
+        first, second = to_decimal(row.get(amounts[0])), to_decimal(row.get(amounts[1]))
+        if first is None or second is None:
+            raise unexpected(what, f"unreadable {noun} for {row.get(asset)}")
+        parsed[str(row[asset]).upper()] = (first, second)
+    return summarise_balances(parsed, fields)
+
+
 def unexpected(what: str, detail: str) -> TemporaryExchangeError:
     """A 200 answer without the fields the documentation promises: retry rather than guess."""
     return TemporaryExchangeError(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -36,8 +35,7 @@ from .http import (
     category_from_message,
     extract_ip,
     parse_retry_after,
-    summarise_balances,
-    to_decimal,
+    summarise_asset_rows,
     transport_fallback,
     unexpected,
 )
@@ -414,15 +412,7 @@ class MexcClient(ExchangeAPI):
         rows = data.get("balances")
         if not isinstance(rows, list):
             raise unexpected("MEXC", "account without balances")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in rows:
-            if not isinstance(row, dict) or not row.get("asset"):
-                continue
-            free, locked = to_decimal(row.get("free")), to_decimal(row.get("locked"))
-            if free is None or locked is None:
-                raise unexpected("MEXC", f"unreadable balance for {row.get('asset')}")
-            amounts[str(row["asset"]).upper()] = (free, locked)
-        return summarise_balances(amounts, ("free", "locked"))
+        return summarise_asset_rows(rows, "MEXC", asset="asset", amounts=("free", "locked"))
 
     @staticmethod
     def _futures_balances(reply: Reply) -> list[dict[str, str]]:
@@ -431,13 +421,10 @@ class MexcClient(ExchangeAPI):
         rows = reply.data.get("data") if isinstance(reply.data, dict) else None
         if not isinstance(rows, list):
             raise unexpected("MEXC futures", "account assets without data")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in rows:
-            if not isinstance(row, dict) or not row.get("currency"):
-                continue
-            equity = to_decimal(row.get("equity"))
-            available = to_decimal(row.get("availableBalance"))
-            if equity is None or available is None:
-                raise unexpected("MEXC futures", f"unreadable balance for {row.get('currency')}")
-            amounts[str(row["currency"]).upper()] = (equity, available)
-        return summarise_balances(amounts, ("equity", "available"))
+        return summarise_asset_rows(
+            rows,
+            "MEXC futures",
+            asset="currency",
+            amounts=("equity", "availableBalance"),
+            fields=("equity", "available"),
+        )

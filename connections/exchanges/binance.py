@@ -52,6 +52,7 @@ from .http import (
     as_int,
     extract_ip,
     parse_retry_after,
+    rebuild_pem,
     summarise_asset_rows,
     summarise_balances,
     to_decimal,
@@ -173,19 +174,11 @@ def signed_query(
     return urlencode([*params, ("recvWindow", str(recv_window)), ("timestamp", str(timestamp_ms))])
 
 
-_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
-
-
 def normalise_pem(text: str) -> str:
-    """A PEM whose line breaks a password input dropped (or turned into spaces), rebuilt:
-    header, the base64 body in lines of 64, footer (RFC 7468 §2). Other text is returned
-    stripped."""
-    match = _PEM.search(text)
-    if match is None:
-        return text.strip()
-    label, body = match.group(1).strip(), re.sub(r"\s+", "", match.group(2))
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"])
+    """A PEM whose line breaks a password input dropped, rebuilt (`rebuild_pem`). Other
+    text is returned stripped."""
+    rebuilt = rebuild_pem(text)
+    return rebuilt if rebuilt is not None else text.strip()
 
 
 def normalise_credentials(api_key: str, api_secret: str, passphrase: str) -> tuple[str, str, str]:

@@ -141,6 +141,21 @@ def extract_ip(text: str) -> str | None:
     return None
 
 
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+
+
+def rebuild_pem(text: str) -> str | None:
+    """The first PEM block in `text` with its line breaks back, for keys pasted into a
+    password input (which drops them, or turns them into spaces): header, the base64 body in
+    lines of 64, footer (RFC 7468 §2), no final newline. None when `text` holds no PEM."""
+    match = _PEM.search(text)
+    if match is None:
+        return None
+    label, body = match.group(1).strip(), "".join(match.group(2).split())
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"])
+
+
 def looks_like_html(text: str) -> bool:
     head = text.lstrip()[:200].lower()
     return head.startswith("<") or "<html" in head or "<!doctype" in head

@@ -201,6 +201,13 @@ def _error_fields(reply: Reply) -> tuple[int | None, str] | None:
     return code, message
 
 
+def request_ip(message: str) -> str | None:
+    """The IP Binance saw us from, in a -2015 text: "Invalid API-key, IP, or permissions for
+    action, request ip: 185.93.111.189" (fapi, observed; not always sent, §1.6). A
+    sentence-ending period after the IP is stripped first (extract_ip refuses "1.2.3.4.")."""
+    return extract_ip(message.rstrip(". "))
+
+
 def classify(reply: Reply) -> ExchangeError | None:
     """The error a reply stands for, or None for a success. By code, message, then status."""
     what = "Binance futures" if reply.name in FUTURES_CALLS else "Binance"
@@ -238,10 +245,7 @@ def classify(reply: Reply) -> ExchangeError | None:
             exchange_code=exchange_code,
             retry_after=parse_retry_after(reply.headers),
         )
-    # "Invalid API-key, IP, or permissions for action, request ip: 185.93.111.189" (fapi,
-    # observed; not always sent, §1.6): the IP Binance saw us from.
-    # A sentence-ending period after the IP is stripped first (extract_ip refuses "1.2.3.4.").
-    reported_ip = extract_ip(message.rstrip(". ")) if code == REJECTED_MBX_KEY else None
+    reported_ip = request_ip(message) if code == REJECTED_MBX_KEY else None
     return make_error(
         category,
         f"{what}: {text}",
@@ -571,7 +575,7 @@ def _reported_ip(results: dict[str, Reply | ExchangeError]) -> str | None:
     for result in results.values():
         data = result.data if isinstance(result, Reply) else None
         if isinstance(data, dict) and as_int(data.get("code")) == REJECTED_MBX_KEY:
-            ip = extract_ip(str(data.get("msg") or "").rstrip(". "))
+            ip = request_ip(str(data.get("msg") or ""))
             if ip:
                 return ip
     return None

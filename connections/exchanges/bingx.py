@@ -26,7 +26,6 @@ from .base import (
     ExchangeError,
     Market,
     TemporaryExchangeError,
-    make_error,
 )
 from .flow import ExchangeAPI, KeyFacts, SignedPlan, TestContext
 from .http import (
@@ -34,7 +33,7 @@ from .http import (
     Reply,
     as_int,
     category_from_message,
-    extract_ip,
+    coded_error,
     parse_retry_after,
     summarise_asset_rows,
     transport_fallback,
@@ -241,24 +240,17 @@ def classify(reply: Reply) -> ExchangeError | None:
         category = Category.CLOCK_SKEW if re.search(r"timestamp", message, re.I) else None
     elif category is None:
         category = category_from_message(message)
-    if category is None:
-        if reply.status == 401:
-            # "401 Unauthorized – Invalid API Key" (bingx-crawl common_error_codes.md).
-            category = Category.INVALID_KEY
-        else:
-            return TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
-                exchange_code=exchange_code,
-                retry_after=_retry_after(reply, message, rate_limited),
-            )
-    return make_error(
+    # Without a known code, an HTTP 401 is "401 Unauthorized – Invalid API Key" (bingx-crawl
+    # common_error_codes.md). 100419's text names no IP (§7.6, §9): the caller IP is still
+    # looked for in case BingX starts to send it.
+    return coded_error(
+        reply,
+        what,
         category,
         text,
-        exchange_code=exchange_code,
-        retry_after=_retry_after(reply, message, rate_limited) if category.is_temporary else None,
-        # 100419's text names no IP (§7.6, §9); kept in case BingX starts to.
-        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+        code=exchange_code,
+        message=message,
+        retry_after=_retry_after(reply, message, rate_limited),
     )
 
 

@@ -37,7 +37,6 @@ from .base import (
     ExchangeError,
     Market,
     TemporaryExchangeError,
-    make_error,
 )
 from .flow import ExchangeAPI, KeyFacts, SignedPlan, TestContext
 from .http import (
@@ -45,7 +44,7 @@ from .http import (
     Reply,
     as_int,
     category_from_message,
-    extract_ip,
+    coded_error,
     parse_retry_after,
     summarise_asset_rows,
     summarise_balances,
@@ -246,22 +245,14 @@ def classify(reply: Reply, *, futures_call: bool = False) -> ExchangeError | Non
     category = ERROR_CODES.get(code) or category_from_message(message)
     if futures_call and category == Category.NO_TRADE_PERMISSION:
         category = Category.FUTURES_NOT_PERMITTED
-    if category is None:
-        if reply.status == 401:
-            category = Category.INVALID_KEY
-        else:
-            return TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
-                exchange_code=code,
-                retry_after=retry_after,
-            )
-    return make_error(
+    return coded_error(
+        reply,
+        what,
         category,
         text,
-        exchange_code=code,
-        retry_after=retry_after if category.is_temporary else None,
-        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+        code=code,
+        message=message,
+        retry_after=retry_after,
         detail=ERROR_DETAILS.get(code),
     )
 

@@ -195,6 +195,45 @@ def transport_fallback(reply: Reply, what: str, detail: str = "") -> ExchangeErr
     )
 
 
+def coded_error(
+    reply: Reply,
+    what: str,
+    category: Category | None,
+    text: str,
+    *,
+    code: str | None,
+    message: str,
+    retry_after: float | None,
+    detail: str | None = None,
+    ip_from: Callable[[str], str | None] = extract_ip,
+) -> ExchangeError:
+    """The error of an answer with an exchange error code, once the exchange's table or the
+    message gave `category` (or nothing).
+
+    Nothing recognised: HTTP 401 still says the key was refused; anything else is temporary
+    ("unrecognised answer"), retried and never blamed on the key. `retry_after` is kept for
+    temporary errors only, and an IP refusal carries the caller IP `ip_from` finds in the
+    message.
+    """
+    if category is None:
+        if reply.status != 401:
+            return TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
+                exchange_code=code,
+                retry_after=retry_after,
+            )
+        category = Category.INVALID_KEY
+    return make_error(
+        category,
+        text,
+        exchange_code=code,
+        retry_after=retry_after if category.is_temporary else None,
+        reported_ip=ip_from(message) if category == Category.IP_NOT_ALLOWED else None,
+        detail=detail,
+    )
+
+
 # Messages that are unambiguous even when the exchange's code is not in our tables. Only
 # these make an unknown code permanent; anything else is treated as temporary.
 _MESSAGE_RULES: tuple[tuple[re.Pattern[str], Category], ...] = (

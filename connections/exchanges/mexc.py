@@ -25,7 +25,6 @@ from .base import (
     ExchangeError,
     Market,
     TemporaryExchangeError,
-    make_error,
 )
 from .flow import ExchangeAPI, SignedPlan, TestContext
 from .http import (
@@ -33,7 +32,7 @@ from .http import (
     Reply,
     as_int,
     category_from_message,
-    extract_ip,
+    coded_error,
     parse_retry_after,
     summarise_asset_rows,
     transport_fallback,
@@ -218,22 +217,14 @@ def classify(reply: Reply, *, contract: bool) -> ExchangeError | None:
     category = category or category_from_message(message)
     if contract and category == Category.NO_TRADE_PERMISSION:
         category = Category.FUTURES_NOT_PERMITTED
-    if category is None:
-        if reply.status == 401:
-            category = Category.INVALID_KEY
-        else:
-            return TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
-                exchange_code=str(code) if code is not None else None,
-                retry_after=parse_retry_after(reply.headers),
-            )
-    return make_error(
+    return coded_error(
+        reply,
+        what,
         category,
         text,
-        exchange_code=str(code) if code is not None else None,
-        retry_after=parse_retry_after(reply.headers) if category.is_temporary else None,
-        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+        code=str(code) if code is not None else None,
+        message=message,
+        retry_after=parse_retry_after(reply.headers),
     )
 
 

@@ -52,6 +52,8 @@ from .http import (
     as_int,
     extract_ip,
     parse_retry_after,
+    rebuild_pem,
+    summarise_asset_rows,
     summarise_balances,
     to_decimal,
     transport_fallback,
@@ -172,19 +174,11 @@ def signed_query(
     return urlencode([*params, ("recvWindow", str(recv_window)), ("timestamp", str(timestamp_ms))])
 
 
-_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
-
-
 def normalise_pem(text: str) -> str:
-    """A PEM whose line breaks a password input dropped (or turned into spaces), rebuilt:
-    header, the base64 body in lines of 64, footer (RFC 7468 §2). Other text is returned
-    stripped."""
-    match = _PEM.search(text)
-    if match is None:
-        return text.strip()
-    label, body = match.group(1).strip(), re.sub(r"\s+", "", match.group(2))
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"])
+    """A PEM whose line breaks a password input dropped, rebuilt (`rebuild_pem`). Other
+    text is returned stripped."""
+    rebuilt = rebuild_pem(text)
+    return rebuilt if rebuilt is not None else text.strip()
 
 
 def normalise_credentials(api_key: str, api_secret: str, passphrase: str) -> tuple[str, str, str]:
@@ -205,6 +199,13 @@ def _error_fields(reply: Reply) -> tuple[int | None, str] | None:
     if reply.status < 400 and (code is None or code >= 0):
         return None
     return code, message
+
+
+def request_ip(message: str) -> str | None:
+    """The IP Binance saw us from, in a -2015 text: "Invalid API-key, IP, or permissions for
+    action, request ip: 185.93.111.189" (fapi, observed; not always sent, §1.6). A
+    sentence-ending period after the IP is stripped first (extract_ip refuses "1.2.3.4.")."""
+    return extract_ip(message.rstrip(". "))
 
 
 def classify(reply: Reply) -> ExchangeError | None:
@@ -244,10 +245,7 @@ def classify(reply: Reply) -> ExchangeError | None:
             exchange_code=exchange_code,
             retry_after=parse_retry_after(reply.headers),
         )
-    # "Invalid API-key, IP, or permissions for action, request ip: 185.93.111.189" (fapi,
-    # observed; not always sent, §1.6): the IP Binance saw us from.
-    # A sentence-ending period after the IP is stripped first (extract_ip refuses "1.2.3.4.").
-    reported_ip = extract_ip(message.rstrip(". ")) if code == REJECTED_MBX_KEY else None
+    reported_ip = request_ip(message) if code == REJECTED_MBX_KEY else None
     return make_error(
         category,
         f"{what}: {text}",
@@ -519,15 +517,7 @@ class BinanceClient(ExchangeAPI):
         rows = data.get("balances")
         if not isinstance(rows, list):
             raise unexpected("Binance", "account without balances")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in rows:
-            if not isinstance(row, dict) or not row.get("asset"):
-                continue
-            free, locked = to_decimal(row.get("free")), to_decimal(row.get("locked"))
-            if free is None or locked is None:
-                raise unexpected("Binance", f"unreadable balance for {row.get('asset')}")
-            amounts[str(row["asset"]).upper()] = (free, locked)
-        return summarise_balances(amounts, ("free", "locked"))
+        return summarise_asset_rows(rows, "Binance", asset="asset", amounts=("free", "locked"))
 
     @staticmethod
     def _futures_balances(reply: Reply) -> list[dict[str, str]]:
@@ -591,7 +581,7 @@ def _reported_ip(results: dict[str, Reply | ExchangeError]) -> str | None:
     for result in results.values():
         data = result.data if isinstance(result, Reply) else None
         if isinstance(data, dict) and as_int(data.get("code")) == REJECTED_MBX_KEY:
-            ip = extract_ip(str(data.get("msg") or "").rstrip(". "))
+            ip = request_ip(str(data.get("msg") or ""))
             if ip:
                 return ip
     return None

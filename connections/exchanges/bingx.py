@@ -16,7 +16,6 @@ import hmac
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -27,7 +26,6 @@ from .base import (
     ExchangeError,
     Market,
     TemporaryExchangeError,
-    make_error,
 )
 from .flow import ExchangeAPI, KeyFacts, SignedPlan, TestContext
 from .http import (
@@ -35,10 +33,9 @@ from .http import (
     Reply,
     as_int,
     category_from_message,
-    extract_ip,
+    coded_error,
     parse_retry_after,
-    summarise_balances,
-    to_decimal,
+    summarise_asset_rows,
     transport_fallback,
     unexpected,
 )
@@ -243,24 +240,17 @@ def classify(reply: Reply) -> ExchangeError | None:
         category = Category.CLOCK_SKEW if re.search(r"timestamp", message, re.I) else None
     elif category is None:
         category = category_from_message(message)
-    if category is None:
-        if reply.status == 401:
-            # "401 Unauthorized – Invalid API Key" (bingx-crawl common_error_codes.md).
-            category = Category.INVALID_KEY
-        else:
-            return TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
-                exchange_code=exchange_code,
-                retry_after=_retry_after(reply, message, rate_limited),
-            )
-    return make_error(
+    # Without a known code, an HTTP 401 is "401 Unauthorized – Invalid API Key" (bingx-crawl
+    # common_error_codes.md). 100419's text names no IP (§7.6, §9): the caller IP is still
+    # looked for in case BingX starts to send it.
+    return coded_error(
+        reply,
+        what,
         category,
         text,
-        exchange_code=exchange_code,
-        retry_after=_retry_after(reply, message, rate_limited) if category.is_temporary else None,
-        # 100419's text names no IP (§7.6, §9); kept in case BingX starts to.
-        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+        code=exchange_code,
+        message=message,
+        retry_after=_retry_after(reply, message, rate_limited),
     )
 
 
@@ -488,15 +478,7 @@ class BingxClient(ExchangeAPI):
         rows = data.get("balances") if isinstance(data, dict) else None
         if not isinstance(rows, list):
             raise unexpected("BingX", "spot balance without data.balances")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in rows:
-            if not isinstance(row, dict) or not row.get("asset"):
-                continue
-            free, locked = to_decimal(row.get("free")), to_decimal(row.get("locked"))
-            if free is None or locked is None:
-                raise unexpected("BingX", f"unreadable balance for {row.get('asset')}")
-            amounts[str(row["asset"]).upper()] = (free, locked)
-        return summarise_balances(amounts, ("free", "locked"))
+        return summarise_asset_rows(rows, "BingX", asset="asset", amounts=("free", "locked"))
 
     @staticmethod
     def _futures_balances(reply: Reply) -> list[dict[str, str]]:
@@ -508,13 +490,11 @@ class BingxClient(ExchangeAPI):
             data = [data["balance"]]
         if not isinstance(data, list):
             raise unexpected("BingX", "swap balance without data")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in data:
-            if not isinstance(row, dict) or not row.get("asset"):
-                continue
-            equity = to_decimal(row.get("equity"))
-            available = to_decimal(row.get("availableMargin"))
-            if equity is None or available is None:
-                raise unexpected("BingX", f"unreadable swap balance for {row.get('asset')}")
-            amounts[str(row["asset"]).upper()] = (equity, available)
-        return summarise_balances(amounts, ("equity", "available"))
+        return summarise_asset_rows(
+            data,
+            "BingX",
+            asset="asset",
+            amounts=("equity", "availableMargin"),
+            fields=("equity", "available"),
+            noun="swap balance",
+        )

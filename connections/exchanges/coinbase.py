@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import secrets
 from collections.abc import Callable
 from decimal import Decimal
@@ -52,6 +51,7 @@ from .http import (
     category_from_message,
     extract_ip,
     parse_retry_after,
+    rebuild_pem,
     summarise_balances,
     to_decimal,
     transport_fallback,
@@ -103,20 +103,14 @@ class KeyFormatError(ValueError):
     """The secret is not a CDP private key (a legacy HMAC secret, or a damaged paste)."""
 
 
-_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DOTALL)
-
-
-def rebuild_pem(text: str) -> str:
-    """A PEM with its line breaks back: a password input drops them, a JSON file or .env copy
-    leaves `\\n` escapes (§8.8: "PEM newlines must be preserved"). Other text is returned as is.
+def normalise_pem(text: str) -> str:
+    """A PEM with its line breaks back (`rebuild_pem`) and a final newline: a password input
+    drops them, a JSON file or .env copy leaves `\\n` escapes (§8.8: "PEM newlines must be
+    preserved"). Other text is returned stripped, its `\\n` escapes undone.
     """
     text = text.strip().replace("\\n", "\n")
-    match = _PEM.search(text)
-    if not match:
-        return text
-    label, body = match.group(1), "".join(match.group(2).split())
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""])
+    rebuilt = rebuild_pem(text)
+    return text if rebuilt is None else rebuilt + "\n"
 
 
 def load_private_key(
@@ -128,7 +122,7 @@ def load_private_key(
     text = secret.strip()
     try:
         if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(rebuild_pem(text).encode(), password=None)
+            key = serialization.load_pem_private_key(normalise_pem(text).encode(), password=None)
         else:
             raw = base64.b64decode("".join(text.split()), validate=True)
             if len(raw) not in (32, 64):
@@ -252,7 +246,7 @@ def normalise(api_key: str, api_secret: str, passphrase: str) -> tuple[str, str,
     api_key = api_key.strip()
     secret = api_secret.strip()
     if "-----BEGIN" in secret:
-        secret = rebuild_pem(secret)
+        secret = normalise_pem(secret)
     elif secret:
         secret = "".join(secret.split())
     return api_key, secret, passphrase

@@ -27,8 +27,6 @@ from .base import (
     Credentials,
     ExchangeError,
     Market,
-    TemporaryExchangeError,
-    make_error,
 )
 from .flow import ExchangeAPI, KeyFacts, SignedPlan, TestContext
 from .http import (
@@ -36,7 +34,7 @@ from .http import (
     Reply,
     as_int,
     category_from_message,
-    extract_ip,
+    coded_error,
     parse_retry_after,
     summarise_balances,
     to_decimal,
@@ -188,22 +186,14 @@ def classify(reply: Reply, *, futures_call: bool = False) -> ExchangeError | Non
     retry_after = parse_retry_after(reply.headers, rate_limited=rate_limited)
     if retry_after is None and rate_limited:
         retry_after = reset_wait(reply.headers)
-    if category is None:
-        if reply.status == 401:
-            category = Category.INVALID_KEY
-        else:
-            return TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
-                exchange_code=label,
-                retry_after=retry_after,
-            )
-    return make_error(
+    return coded_error(
+        reply,
+        what,
         category,
         text,
-        exchange_code=label,
-        retry_after=retry_after if category.is_temporary else None,
-        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+        code=label,
+        message=message,
+        retry_after=retry_after,
         detail=detail,
     )
 

@@ -165,6 +165,21 @@ def extract_ip(text: str) -> str | None:
     return None
 
 
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+
+
+def rebuild_pem(text: str) -> str | None:
+    """The first PEM block in `text` with its line breaks back, for keys pasted into a
+    password input (which drops them, or turns them into spaces): header, the base64 body in
+    lines of 64, footer (RFC 7468 §2), no final newline. None when `text` holds no PEM."""
+    match = _PEM.search(text)
+    if match is None:
+        return None
+    label, body = match.group(1).strip(), "".join(match.group(2).split())
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"])
+
+
 def looks_like_html(text: str) -> bool:
     head = text.lstrip()[:200].lower()
     return head.startswith("<") or "<html" in head or "<!doctype" in head
@@ -201,6 +216,45 @@ def transport_fallback(reply: Reply, what: str, detail: str = "") -> ExchangeErr
         Category.EXCHANGE_UNAVAILABLE,
         f"HTTP {reply.status} from {what}{suffix}",
         retry_after=retry_after,
+    )
+
+
+def coded_error(
+    reply: Reply,
+    what: str,
+    category: Category | None,
+    text: str,
+    *,
+    code: str | None,
+    message: str,
+    retry_after: float | None,
+    detail: str | None = None,
+    ip_from: Callable[[str], str | None] = extract_ip,
+) -> ExchangeError:
+    """The error of an answer with an exchange error code, once the exchange's table or the
+    message gave `category` (or nothing).
+
+    Nothing recognised: HTTP 401 still says the key was refused; anything else is temporary
+    ("unrecognised answer"), retried and never blamed on the key. `retry_after` is kept for
+    temporary errors only, and an IP refusal carries the caller IP `ip_from` finds in the
+    message.
+    """
+    if category is None:
+        if reply.status != 401:
+            return TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE,
+                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
+                exchange_code=code,
+                retry_after=retry_after,
+            )
+        category = Category.INVALID_KEY
+    return make_error(
+        category,
+        text,
+        exchange_code=code,
+        retry_after=retry_after if category.is_temporary else None,
+        reported_ip=ip_from(message) if category == Category.IP_NOT_ALLOWED else None,
+        detail=detail,
     )
 
 
@@ -479,6 +533,30 @@ def summarise_balances(
 def to_decimal(value: Any) -> Decimal | None:
     text = decimal_string(value)
     return Decimal(text) if text is not None else None
+
+
+def summarise_asset_rows(
+    rows: Iterable[Any],
+    what: str,
+    *,
+    asset: str,
+    amounts: tuple[str, str],
+    fields: tuple[str, str] = ("free", "locked"),
+    noun: str = "balance",
+) -> list[dict[str, str]]:
+    """`summarise_balances` of a list of one-asset rows: `rows[i][asset]` names the asset,
+    `amounts` the two fields read as `fields`. Rows that are not objects or name no asset are
+    skipped (Binance and MEXC list every asset, empty ones included); an amount that is not
+    a number is `unexpected`, named "unreadable <noun> for <asset>"."""
+    parsed: dict[str, tuple[Decimal, Decimal]] = {}
+    for row in rows:
+        if not isinstance(row, dict) or not row.get(asset):
+            continue
+        first, second = to_decimal(row.get(amounts[0])), to_decimal(row.get(amounts[1]))
+        if first is None or second is None:
+            raise unexpected(what, f"unreadable {noun} for {row.get(asset)}")
+        parsed[str(row[asset]).upper()] = (first, second)
+    return summarise_balances(parsed, fields)
 
 
 def unexpected(what: str, detail: str) -> TemporaryExchangeError:

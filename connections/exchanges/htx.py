@@ -32,15 +32,13 @@ from .base import (
     Credentials,
     ExchangeError,
     Market,
-    TemporaryExchangeError,
-    make_error,
 )
 from .flow import ExchangeAPI, KeyFacts, SignedPlan, TestContext
 from .http import (
     Call,
     Reply,
     as_int,
-    extract_ip,
+    coded_error,
     parse_retry_after,
     summarise_balances,
     to_decimal,
@@ -279,22 +277,14 @@ def classify(reply: Reply) -> ExchangeError | None:
     # clearly enough to wait on (htx-docs rate_limits.md; usdtm "API Rate Limit Illustration").
     retry_after = parse_retry_after(reply.headers)
     exchange_code = str(code) if code is not None else None
-    if category is None:
-        if reply.status == 401:
-            category = Category.INVALID_KEY
-        else:
-            return TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
-                exchange_code=exchange_code,
-                retry_after=retry_after,
-            )
-    return make_error(
+    return coded_error(
+        reply,
+        what,
         category,
         text,
-        exchange_code=exchange_code,
-        retry_after=retry_after if category.is_temporary else None,
-        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+        code=exchange_code,
+        message=message,
+        retry_after=retry_after,
     )
 
 

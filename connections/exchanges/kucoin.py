@@ -23,8 +23,6 @@ from .base import (
     Credentials,
     ExchangeError,
     Market,
-    TemporaryExchangeError,
-    make_error,
 )
 from .flow import ExchangeAPI, KeyFacts, SignedPlan, TestContext
 from .http import (
@@ -32,7 +30,7 @@ from .http import (
     Reply,
     as_int,
     category_from_message,
-    extract_ip,
+    coded_error,
     parse_retry_after,
     summarise_balances,
     to_decimal,
@@ -152,22 +150,14 @@ def classify(reply: Reply, *, futures_call: bool = False) -> ExchangeError | Non
     retry_after = parse_retry_after(
         reply.headers, rate_limited=reply.status == 429 or code in RATE_LIMIT_CODES
     )
-    if category is None:
-        if reply.status == 401:
-            category = Category.INVALID_KEY
-        else:
-            return TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
-                exchange_code=code,
-                retry_after=retry_after,
-            )
-    return make_error(
+    return coded_error(
+        reply,
+        what,
         category,
         text,
-        exchange_code=code,
-        retry_after=retry_after if category.is_temporary else None,
-        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+        code=code,
+        message=message,
+        retry_after=retry_after,
     )
 
 

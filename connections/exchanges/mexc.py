@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -26,7 +25,6 @@ from .base import (
     ExchangeError,
     Market,
     TemporaryExchangeError,
-    make_error,
 )
 from .flow import ExchangeAPI, SignedPlan, TestContext
 from .http import (
@@ -34,10 +32,9 @@ from .http import (
     Reply,
     as_int,
     category_from_message,
-    extract_ip,
+    coded_error,
     parse_retry_after,
-    summarise_balances,
-    to_decimal,
+    summarise_asset_rows,
     transport_fallback,
     unexpected,
 )
@@ -220,22 +217,14 @@ def classify(reply: Reply, *, contract: bool) -> ExchangeError | None:
     category = category or category_from_message(message)
     if contract and category == Category.NO_TRADE_PERMISSION:
         category = Category.FUTURES_NOT_PERMITTED
-    if category is None:
-        if reply.status == 401:
-            category = Category.INVALID_KEY
-        else:
-            return TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"unrecognised answer from {what} (HTTP {reply.status}): {text}",
-                exchange_code=str(code) if code is not None else None,
-                retry_after=parse_retry_after(reply.headers),
-            )
-    return make_error(
+    return coded_error(
+        reply,
+        what,
         category,
         text,
-        exchange_code=str(code) if code is not None else None,
-        retry_after=parse_retry_after(reply.headers) if category.is_temporary else None,
-        reported_ip=extract_ip(message) if category == Category.IP_NOT_ALLOWED else None,
+        code=str(code) if code is not None else None,
+        message=message,
+        retry_after=parse_retry_after(reply.headers),
     )
 
 
@@ -414,15 +403,7 @@ class MexcClient(ExchangeAPI):
         rows = data.get("balances")
         if not isinstance(rows, list):
             raise unexpected("MEXC", "account without balances")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in rows:
-            if not isinstance(row, dict) or not row.get("asset"):
-                continue
-            free, locked = to_decimal(row.get("free")), to_decimal(row.get("locked"))
-            if free is None or locked is None:
-                raise unexpected("MEXC", f"unreadable balance for {row.get('asset')}")
-            amounts[str(row["asset"]).upper()] = (free, locked)
-        return summarise_balances(amounts, ("free", "locked"))
+        return summarise_asset_rows(rows, "MEXC", asset="asset", amounts=("free", "locked"))
 
     @staticmethod
     def _futures_balances(reply: Reply) -> list[dict[str, str]]:
@@ -431,13 +412,10 @@ class MexcClient(ExchangeAPI):
         rows = reply.data.get("data") if isinstance(reply.data, dict) else None
         if not isinstance(rows, list):
             raise unexpected("MEXC futures", "account assets without data")
-        amounts: dict[str, tuple[Decimal, Decimal]] = {}
-        for row in rows:
-            if not isinstance(row, dict) or not row.get("currency"):
-                continue
-            equity = to_decimal(row.get("equity"))
-            available = to_decimal(row.get("availableBalance"))
-            if equity is None or available is None:
-                raise unexpected("MEXC futures", f"unreadable balance for {row.get('currency')}")
-            amounts[str(row["currency"]).upper()] = (equity, available)
-        return summarise_balances(amounts, ("equity", "available"))
+        return summarise_asset_rows(
+            rows,
+            "MEXC futures",
+            asset="currency",
+            amounts=("equity", "availableBalance"),
+            fields=("equity", "available"),
+        )

@@ -29,8 +29,6 @@ from .base import (
     Credentials,
     ExchangeError,
     Market,
-    TemporaryExchangeError,
-    make_error,
 )
 from .flow import ExchangeAPI, KeyFacts, SignedPlan, TestContext
 from .http import (
@@ -38,6 +36,7 @@ from .http import (
     Reply,
     as_int,
     category_from_message,
+    coded_error,
     extract_ip,
     parse_retry_after,
     summarise_balances,
@@ -189,25 +188,18 @@ def classify(reply: Reply, *, demo: bool = False) -> ExchangeError | None:
     retry_after = parse_retry_after(
         reply.headers, rate_limited=reply.status == 429 or code in RATE_LIMIT_CODES
     )
-    if category is None:
-        if reply.status == 401:
-            category = Category.INVALID_KEY
-        else:
-            return TemporaryExchangeError(
-                Category.EXCHANGE_UNAVAILABLE,
-                f"unrecognised answer from OKX (HTTP {reply.status}): {text}",
-                exchange_code=code,
-                retry_after=retry_after,
-            )
-    return make_error(
+    return coded_error(
+        reply,
+        "OKX",
         category,
         text,
-        exchange_code=code,
-        retry_after=retry_after if category.is_temporary else None,
+        code=code,
+        message=message,
+        retry_after=retry_after,
+        detail=_detail(code, demo),
         # 50110 names the caller: "Your IP {param0} is not included in your API key's IP
         # whitelist." [P okx-docs error table, §2.6, §9].
-        reported_ip=reported_ip(message) if category == Category.IP_NOT_ALLOWED else None,
-        detail=_detail(code, demo),
+        ip_from=reported_ip,
     )
 
 

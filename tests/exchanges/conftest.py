@@ -27,6 +27,11 @@ NOW = 1_718_000_000.0
 NOW_MS = 1_718_000_000_000
 
 
+def outcomes(report) -> dict[str, tuple[str, str]]:
+    """Check name → (outcome, code) of every check in a report."""
+    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
+
+
 def load(name: str) -> Any:
     """The exchange payload stored in fixtures/<name>.json (its source is in `_source`)."""
     return copy.deepcopy(json.loads((FIXTURES / f"{name}.json").read_text())["body"])

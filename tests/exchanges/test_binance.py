@@ -32,7 +32,7 @@ from connections.exchanges.binance import (
 )
 from connections.exchanges.http import Reply
 
-from .conftest import NOW_MS, FakeClock, load
+from .conftest import NOW_MS, FakeClock, load, outcomes
 
 SPOT = "https://api.binance.com"
 FUTURES = "https://fapi.binance.com"
@@ -55,10 +55,6 @@ def pem_of(seed: bytes) -> str:
 
 
 ED_PEM = pem_of(bytes(range(32)))
-
-
-def outcomes(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 # --- signing ---------------------------------------------------------------------------------

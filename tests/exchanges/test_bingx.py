@@ -28,7 +28,7 @@ from connections.exchanges.bingx import (
 from connections.exchanges.http import Reply
 from connections.exchanges.pairs import SymbolListUnavailable
 
-from .conftest import NOW_MS, FakeClock, load
+from .conftest import NOW_MS, FakeClock, load, outcomes
 
 LIVE = "https://open-api.bingx.com"
 VST = "https://open-api-vst.bingx.com"
@@ -149,10 +149,6 @@ def test_demo_requests_equal_ccxts_sandbox(rsps, bingx_credentials):
 
 
 # --- documented responses ------------------------------------------------------------------
-
-
-def outcomes(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 def permissions(codes=(1, 2, 3), ips=("203.0.113.10",), envelope=True):

@@ -25,7 +25,7 @@ from connections.exchanges.bitget import (
 )
 from connections.exchanges.http import Reply
 
-from .conftest import NOW_MS, FakeClock, load
+from .conftest import NOW_MS, FakeClock, load, outcomes
 
 HOST = "https://api.bitget.com"
 INFO = f"{HOST}/api/v2/spot/account/info"
@@ -45,10 +45,6 @@ VECTOR_SECRET = "22582BD0CFF14C41EDBF1AB98506286D"
 @pytest.fixture
 def credentials() -> Credentials:
     return Credentials(KEY, SECRET, PASSPHRASE)
-
-
-def outcomes(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 def key_info(authorities=("stow", "coow", "cpow", "stor"), ips="203.0.113.10"):

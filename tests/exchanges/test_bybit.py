@@ -29,7 +29,7 @@ from connections.exchanges.bybit import (
 )
 from connections.exchanges.http import Reply
 
-from .conftest import NOW, NOW_MS, FakeClock, load
+from .conftest import NOW, NOW_MS, FakeClock, load, outcomes
 
 LIVE = "https://api.bybit.com"
 DEMO = "https://api-demo.bybit.com"
@@ -41,10 +41,6 @@ SECRET = "VDFZSSPUTKRJMXAVMJXBHEXIPZNZJIZUBVRQ"
 @pytest.fixture
 def creds() -> Credentials:
     return Credentials(KEY, SECRET, "")
-
-
-def outcomes(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 def reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:

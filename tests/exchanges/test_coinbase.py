@@ -30,7 +30,7 @@ from connections.exchanges.coinbase import (
 )
 from connections.exchanges.http import Reply
 
-from .conftest import NOW, NOW_MS, FakeClock, load
+from .conftest import NOW, NOW_MS, FakeClock, load, outcomes
 
 BASE = "https://api.coinbase.com"
 
@@ -89,10 +89,6 @@ def verify_es256(token: str, pem: str) -> tuple[dict, dict]:
     )
     load_private_key(pem).public_key().verify(der, signed, ec.ECDSA(hashes.SHA256()))
     return header, claims
-
-
-def outcomes(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 # --- signing -------------------------------------------------------------------------------

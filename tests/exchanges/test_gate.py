@@ -19,6 +19,7 @@ from connections.exchanges.gate import GateClient
 from connections.exchanges.http import Reply
 
 from .conftest import NOW_MS, FakeClock, load
+from .conftest import outcomes as checks
 
 HOST = "https://api.gateio.ws"
 
@@ -61,10 +62,6 @@ SECRET = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 @pytest.fixture
 def credentials() -> Credentials:
     return Credentials(API_KEY, SECRET)
-
-
-def checks(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 # --- signing ---------------------------------------------------------------------------------

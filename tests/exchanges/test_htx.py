@@ -30,7 +30,7 @@ from connections.exchanges.htx import (
     timestamp_text,
 )
 
-from .conftest import NOW, NOW_MS, FakeClock, load
+from .conftest import NOW, NOW_MS, FakeClock, load, outcomes
 
 SPOT = "https://api.huobi.pro"
 FUTURES = "https://api.hbdm.com"
@@ -48,10 +48,6 @@ ACCOUNT_ID = 10000001
 @pytest.fixture
 def credentials() -> Credentials:
     return Credentials(KEY, SECRET)
-
-
-def outcomes(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 # --- signing ------------------------------------------------------------------------------

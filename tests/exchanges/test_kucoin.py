@@ -14,14 +14,10 @@ from connections.exchanges.base import (
 )
 from connections.exchanges.kucoin import KucoinClient
 
-from .conftest import NOW_MS, FakeClock, load
+from .conftest import NOW_MS, FakeClock, load, outcomes
 
 SPOT = "https://api.kucoin.com"
 FUTURES = "https://api-futures.kucoin.com"
-
-
-def outcomes(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 def key_info(permission: str = "General,Spot", whitelist: str | None = "203.**.154,103.**.34"):

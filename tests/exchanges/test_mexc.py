@@ -17,14 +17,10 @@ from connections.exchanges.base import (
 )
 from connections.exchanges.mexc import MexcClient
 
-from .conftest import NOW_MS, FakeClock, load
+from .conftest import NOW_MS, FakeClock, load, outcomes
 
 SPOT = "https://api.mexc.com"
 FUTURES = "https://contract.mexc.com"
-
-
-def outcomes(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 def spot_time(rsps, base=SPOT, ms=NOW_MS):

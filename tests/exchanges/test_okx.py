@@ -21,7 +21,7 @@ from connections.exchanges.base import (
 )
 from connections.exchanges.okx import OkxClient, iso_timestamp, sign_request
 
-from .conftest import NOW_MS, FakeClock, load
+from .conftest import NOW_MS, FakeClock, load, outcomes
 
 LIVE = "https://www.okx.com"
 DEMO = "https://openapi.okx.com"
@@ -40,10 +40,6 @@ OKX_PASSPHRASE = "Okx-Passphrase 42!"
 @pytest.fixture
 def credentials() -> Credentials:
     return Credentials(OKX_KEY, OKX_SECRET, OKX_PASSPHRASE)
-
-
-def outcomes(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 def config(**fields):

@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
+from connections import services
 from tests.conftest import services_required
 from tests.simulator import ExchangeSimulator
 from tests.workers import WorkerFailed, spawn_worker, stop_worker
@@ -83,6 +86,36 @@ def celery_worker(transactional_db, simulator, tmp_path):
     finally:
         stop_worker(process)
         connection.close()
+
+
+def add(owner, key, *, exchange, market="spot", demo=False, passphrase=None):
+    """A connection for a simulator key, withdrawal confirmed off; `passphrase` overrides the
+    key's own (to test a wrong one)."""
+    return services.connection_create(
+        owner=owner,
+        name=f"{exchange} {market} {key.api_key[-4:]}",
+        exchange=exchange,
+        market=market,
+        api_key=key.api_key,
+        api_secret=key.secret,
+        passphrase=passphrase or key.passphrase or "",
+        withdrawal_off_confirmed=True,
+        demo=demo,
+    )
+
+
+def press_test(owner, connection_obj) -> Client:
+    """The owner presses "Test", as the page does; returns the logged-in client."""
+    client = Client()
+    client.force_login(owner)
+    response = client.post(reverse("connections:test", args=[connection_obj.pk]))
+    assert response.status_code == 302
+    return client
+
+
+def outcomes(connection_obj) -> dict[str, tuple[str, str]]:
+    """Check name → (outcome, code) of the connection's last report."""
+    return {c["name"]: (c["outcome"], c["code"]) for c in connection_obj.last_report["checks"]}
 
 
 def wait_for_status(connection_obj, statuses=("online", "failed"), timeout: float = 45.0):

@@ -4,34 +4,11 @@ the local exchange simulator, end to end."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from connections import services
-from tests.integration.conftest import wait_for_status
+from tests.integration.conftest import add, press_test, wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def add(owner, key, *, exchange, market="spot"):
-    return services.connection_create(
-        owner=owner,
-        name=f"{exchange} {market} {key.api_key[-4:]}",
-        exchange=exchange,
-        market=market,
-        api_key=key.api_key,
-        api_secret=key.secret,
-        passphrase=key.passphrase or "",
-        withdrawal_off_confirmed=True,
-    )
-
-
-def press_test(owner, connection):
-    client = Client()
-    client.force_login(owner)
-    response = client.post(reverse("connections:test", args=[connection.pk]))
-    assert response.status_code == 302
-    return client
 
 
 def test_pressing_test_reaches_online_through_a_real_worker(celery_worker, simulator, alice):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import wait_for_status
-from tests.integration.test_worker import add, press_test
+from tests.integration.conftest import add, press_test, wait_for_status
 from tests.simulator.binance import new_ed25519_key
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

@@ -4,39 +4,15 @@ a healthy key, a permanent failure and a temporary fault that is retried."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
-from django.urls import reverse
 
-from connections import services
-from tests.integration.conftest import wait_for_status
+from tests.integration.conftest import add, press_test, wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def add(owner, key, *, market="spot", demo=False):
-    return services.connection_create(
-        owner=owner,
-        name=f"bybit {market} {key.api_key[-4:]}",
-        exchange="bybit",
-        market=market,
-        api_key=key.api_key,
-        api_secret=key.secret,
-        passphrase="",
-        withdrawal_off_confirmed=True,
-        demo=demo,
-    )
-
-
-def press_test(owner, connection):
-    client = Client()
-    client.force_login(owner)
-    response = client.post(reverse("connections:test", args=[connection.pk]))
-    assert response.status_code == 302
-
-
 def test_healthy_bybit_futures_key_is_online_through_a_worker(celery_worker, simulator, alice):
     key = simulator.new_key("bybit", ip_whitelist=["127.0.0.1"])
-    connection = add(alice, key, market="futures")
+    connection = add(alice, key, exchange="bybit", market="futures")
     press_test(alice, connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report
@@ -50,7 +26,7 @@ def test_healthy_bybit_futures_key_is_online_through_a_worker(celery_worker, sim
 
 def test_bybit_demo_key_is_tested_on_the_demo_host(celery_worker, simulator, alice):
     key = simulator.new_key("bybit", demo=True)
-    connection = add(alice, key, demo=True)
+    connection = add(alice, key, exchange="bybit", demo=True)
     press_test(alice, connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report
@@ -59,7 +35,7 @@ def test_bybit_demo_key_is_tested_on_the_demo_host(celery_worker, simulator, ali
 
 def test_bybit_withdrawal_key_fails_through_the_worker(celery_worker, simulator, alice):
     key = simulator.new_key("bybit", withdrawal=True)
-    connection = add(alice, key)
+    connection = add(alice, key, exchange="bybit")
     press_test(alice, connection)
     wait_for_status(connection)
     assert connection.status == "failed"
@@ -69,7 +45,7 @@ def test_bybit_withdrawal_key_fails_through_the_worker(celery_worker, simulator,
 def test_bybit_temporary_fault_is_retried_then_succeeds(celery_worker, simulator, alice):
     key = simulator.new_key("bybit")
     simulator.set_fault("bybit", "maintenance", times=1)
-    connection = add(alice, key)
+    connection = add(alice, key, exchange="bybit")
     press_test(alice, connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report

@@ -4,43 +4,15 @@ healthy key, a permanent failure, a temporary fault that is retried, and a demo 
 from __future__ import annotations
 
 import pytest
-from django.test import Client
-from django.urls import reverse
 
-from connections import services
-from tests.integration.conftest import wait_for_status
+from tests.integration.conftest import add, outcomes, press_test, wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def add(owner, key, *, market="spot", demo=False):
-    return services.connection_create(
-        owner=owner,
-        name=f"okx {market} {key.api_key[-4:]}",
-        exchange="okx",
-        market=market,
-        api_key=key.api_key,
-        api_secret=key.secret,
-        passphrase=key.passphrase or "",
-        withdrawal_off_confirmed=True,
-        demo=demo,
-    )
-
-
-def press_test(owner, connection):
-    client = Client()
-    client.force_login(owner)
-    response = client.post(reverse("connections:test", args=[connection.pk]))
-    assert response.status_code == 302
-
-
-def outcomes(connection) -> dict[str, tuple[str, str]]:
-    return {c["name"]: (c["outcome"], c["code"]) for c in connection.last_report["checks"]}
-
-
 def test_healthy_futures_key_is_online_through_the_worker(celery_worker, simulator, alice):
     key = simulator.new_key("okx", ip_whitelist=["127.0.0.1"])
-    connection = add(alice, key, market="futures")
+    connection = add(alice, key, exchange="okx", market="futures")
     press_test(alice, connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report
@@ -55,16 +27,7 @@ def test_healthy_futures_key_is_online_through_the_worker(celery_worker, simulat
 def test_wrong_passphrase_fails_through_the_worker(celery_worker, simulator, alice):
     key = simulator.new_key("okx")
     # The passphrase is case-sensitive (exchanges-more.md §2.8): typed in lower case here.
-    connection = services.connection_create(
-        owner=alice,
-        name="okx wrong passphrase",
-        exchange="okx",
-        market="spot",
-        api_key=key.api_key,
-        api_secret=key.secret,
-        passphrase=key.passphrase.lower(),
-        withdrawal_off_confirmed=True,
-    )
+    connection = add(alice, key, exchange="okx", passphrase=key.passphrase.lower())
     press_test(alice, connection)
     wait_for_status(connection)
     assert connection.status == "failed"
@@ -75,7 +38,7 @@ def test_wrong_passphrase_fails_through_the_worker(celery_worker, simulator, ali
 def test_maintenance_is_retried_then_succeeds(celery_worker, simulator, alice):
     key = simulator.new_key("okx")
     simulator.set_fault("okx", "maintenance", times=1)
-    connection = add(alice, key)
+    connection = add(alice, key, exchange="okx")
     press_test(alice, connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report
@@ -84,7 +47,7 @@ def test_maintenance_is_retried_then_succeeds(celery_worker, simulator, alice):
 
 def test_demo_key_on_a_demo_connection_uses_the_demo_host(celery_worker, simulator, alice):
     key = simulator.new_key("okx", demo=True)
-    connection = add(alice, key, demo=True)
+    connection = add(alice, key, exchange="okx", demo=True)
     press_test(alice, connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report

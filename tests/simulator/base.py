@@ -226,6 +226,13 @@ def html_502() -> SimResponse:
     return SimResponse(502, HTML_502, content_type="text/html")
 
 
+def ban_page(status: int, page: bytes, opts: Mapping[str, Any]) -> SimResponse:
+    """An IP ban as a CDN or WAF in front of the exchange answers it: an HTML page with
+    `Retry-After` from the fault's `retry_after` option (30 s when not given)."""
+    retry = str(opts.get("retry_after", 30))
+    return SimResponse(status, page, [("Retry-After", retry)], content_type="text/html")
+
+
 def split_amount(value: Any) -> tuple[Decimal, Decimal]:
     """A balance given as `free` or `(free, locked)`."""
     if isinstance(value, tuple | list):

@@ -29,6 +29,7 @@ from .base import (
     SimKey,
     SimRequest,
     SimResponse,
+    ban_page,
     html_502,
     json_response,
     plain,
@@ -242,10 +243,7 @@ class BitgetAPI(HostAPI):
                 "429", "Too Many Requests", status or 429, **{"Retry-After": str(retry)}
             )
         if kind == "ip_banned":
-            retry = str(opts.get("retry_after", 30))
-            return SimResponse(
-                status or 403, ACCESS_DENIED, [("Retry-After", retry)], content_type="text/html"
-            )
+            return ban_page(status or 403, ACCESS_DENIED, opts)
         if kind == "not_found":
             return self.fail("40404", "Request URL NOT FOUND", 404)
         if kind == "method_not_allowed":

@@ -31,6 +31,7 @@ from .base import (
     SimKey,
     SimRequest,
     SimResponse,
+    ban_page,
     html_502,
     json_response,
     plain,
@@ -96,12 +97,8 @@ class CoinbaseAPI(HostAPI):
                 },
             )
         if kind == "ip_banned":
-            retry = str(opts.get("retry_after", 30))
-            return SimResponse(
-                status or 429,
-                b"<html><body><h1>429 Too Many Requests</h1></body></html>",
-                [("Retry-After", retry)],
-                content_type="text/html",
+            return ban_page(
+                status or 429, b"<html><body><h1>429 Too Many Requests</h1></body></html>", opts
             )
         if kind == "not_found":
             return self.fail(404, "NOT_FOUND", "Not Found")

@@ -22,6 +22,7 @@ from .base import (
     SimKey,
     SimRequest,
     SimResponse,
+    ban_page,
     html_502,
     json_response,
     plain,
@@ -234,10 +235,7 @@ class GateAPI(HostAPI):
                 **{"Retry-After": str(retry), "X-Gate-RateLimit-Reset-Timestamp": str(reset_ms)},
             )
         if kind == "ip_banned":
-            retry = str(opts.get("retry_after", 30))
-            return SimResponse(
-                status or 429, BLOCKED_PAGE, [("Retry-After", retry)], content_type="text/html"
-            )
+            return ban_page(status or 429, BLOCKED_PAGE, opts)
         if kind == "not_found":
             return self.fail("NOT_FOUND", "Not found", 404)
         if kind == "method_not_allowed":

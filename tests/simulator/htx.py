@@ -31,6 +31,7 @@ from .base import (
     SimKey,
     SimRequest,
     SimResponse,
+    ban_page,
     html_502,
     json_response,
     plain,
@@ -219,11 +220,8 @@ class HtxAPI(HostAPI):
                 **{"Retry-After": retry},
             )
         if kind == "ip_banned":
-            return SimResponse(
-                status or 403,
-                b"<html><body><h1>403 Forbidden</h1></body></html>",
-                [("Retry-After", str(opts.get("retry_after", 30)))],
-                content_type="text/html",
+            return ban_page(
+                status or 403, b"<html><body><h1>403 Forbidden</h1></body></html>", opts
             )
         if kind == "not_found":
             return self.fail("invalid-parameter", "url not found", 404)

@@ -20,6 +20,7 @@ from .base import (
     SimKey,
     SimRequest,
     SimResponse,
+    ban_page,
     html_502,
     json_response,
     plain,
@@ -88,13 +89,7 @@ class KucoinAPI(HostAPI):
                 **{"Retry-After": str(retry), "gw-ratelimit-reset": str(retry * 1000)},
             )
         if kind == "ip_banned":
-            retry = str(opts.get("retry_after", 30))
-            return SimResponse(
-                status or 418,
-                CLOUDFLARE_1015,
-                [("Retry-After", retry)],
-                content_type="text/html",
-            )
+            return ban_page(status or 418, CLOUDFLARE_1015, opts)
         if kind == "not_found":
             return self.fail("404000", "Url Not Found", 404)
         if kind == "method_not_allowed":

@@ -19,6 +19,7 @@ from connections.exchanges.base import (
 from connections.exchanges.binance import BinanceClient
 from tests.simulator import ExchangeSimulator, SimKey
 from tests.simulator.binance import new_ed25519_key
+from tests.simulator_tests.conftest import check
 
 MARKETS = [Market.SPOT, Market.FUTURES]
 
@@ -26,12 +27,6 @@ MARKETS = [Market.SPOT, Market.FUTURES]
 def run(sim: ExchangeSimulator, key: SimKey, market: Market, *, demo: bool = False, **options):
     client = BinanceClient(base_urls=sim.urls, demo=demo, **options)
     return client.run_checks(Credentials(key.api_key, key.secret), market)
-
-
-def check(report, name: CheckName) -> tuple[Outcome, str]:
-    result = report.check(name)
-    assert result is not None
-    return result.outcome, result.code
 
 
 def hmac_key(sim: ExchangeSimulator, **options: Any) -> SimKey:

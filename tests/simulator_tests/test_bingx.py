@@ -22,6 +22,7 @@ from connections.exchanges.base import (
 from connections.exchanges.bingx import BingxClient, classify
 from connections.exchanges.http import Reply
 from tests.simulator import ExchangeSimulator, SimKey
+from tests.simulator_tests.conftest import check
 
 MARKETS = [Market.SPOT, Market.FUTURES]
 
@@ -36,12 +37,6 @@ def run(
 ):
     client = BingxClient(base_urls=sim.urls, **options)
     return client.run_checks(Credentials(key.api_key, secret or key.secret), market)
-
-
-def check(report, name: CheckName) -> tuple[Outcome, str]:
-    result = report.check(name)
-    assert result is not None
-    return result.outcome, result.code
 
 
 def paths(sim: ExchangeSimulator) -> set[tuple[str, str, int]]:

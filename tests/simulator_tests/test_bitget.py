@@ -11,7 +11,6 @@ import requests
 from connections.exchanges.base import (
     Category,
     CheckName,
-    Credentials,
     Market,
     Outcome,
     TemporaryExchangeError,
@@ -20,25 +19,14 @@ from connections.exchanges.bitget import BitgetClient
 from connections.exchanges.symbols import SymbolListUnavailable, fetch_symbols
 from tests.simulator import ExchangeSimulator, SimKey
 from tests.simulator.bitget import bitget_prehash, bitget_request, bitget_signature
+from tests.simulator_tests.conftest import check, credentials
 
 MARKETS = [Market.SPOT, Market.FUTURES]
-
-
-def credentials(key: SimKey, **changes: str) -> Credentials:
-    values = {"api_key": key.api_key, "api_secret": key.secret, "passphrase": key.passphrase}
-    values.update(changes)
-    return Credentials(values["api_key"], values["api_secret"], values["passphrase"] or "")
 
 
 def run(sim: ExchangeSimulator, key: SimKey, market: Market, *, demo: bool = False, **changes):
     client = BitgetClient(base_urls=sim.urls, demo=demo)
     return client.run_checks(credentials(key, **changes), market)
-
-
-def check(report, name: CheckName) -> tuple[Outcome, str]:
-    result = report.check(name)
-    assert result is not None
-    return result.outcome, result.code
 
 
 def assert_failed(report, category: Category, name: CheckName, code: str) -> None:

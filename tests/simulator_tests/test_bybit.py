@@ -17,28 +17,15 @@ from connections.exchanges.base import (
 )
 from connections.exchanges.bybit import BybitClient
 from tests.simulator import ExchangeSimulator, SimKey
+from tests.simulator_tests.conftest import check, checks, credentials
 
 DAY_MS = 86_400_000
 BOTH = pytest.mark.parametrize("market", [Market.SPOT, Market.FUTURES])
 
 
-def credentials(key: SimKey) -> Credentials:
-    return Credentials(key.api_key, key.secret, "")
-
-
 def run(sim: ExchangeSimulator, key: SimKey, market: Market, *, demo: bool = False, **options):
     client = BybitClient(base_urls=sim.urls, demo=demo, **options)
     return client.run_checks(credentials(key), market)
-
-
-def checks(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
-
-
-def check(report, name: CheckName) -> tuple[str, str]:
-    result = report.check(name)
-    assert result is not None
-    return result.outcome.value, result.code
 
 
 def bound_key(sim: ExchangeSimulator, **options: Any) -> SimKey:

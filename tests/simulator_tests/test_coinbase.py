@@ -17,15 +17,12 @@ from connections.exchanges.base import (
 from connections.exchanges.coinbase import CoinbaseClient
 from tests.simulator import ExchangeSimulator, SimKey
 from tests.simulator import data as sim_data
+from tests.simulator_tests.conftest import checks
 
 
 def run(sim: ExchangeSimulator, key: SimKey, market: Market = Market.SPOT, **options):
     client = CoinbaseClient(base_urls=sim.urls, **options)
     return client.run_checks(Credentials(key.api_key, key.secret), market)
-
-
-def checks(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 def signed_calls(sim: ExchangeSimulator) -> list[str]:

@@ -18,10 +18,7 @@ from connections.exchanges.base import (
 from connections.exchanges.kucoin import KucoinClient
 from connections.exchanges.mexc import MexcClient
 from tests.simulator import ExchangeSimulator, SimKey
-
-
-def credentials(key: SimKey) -> Credentials:
-    return Credentials(key.api_key, key.secret, key.passphrase or "")
+from tests.simulator_tests.conftest import credentials
 
 
 def run(sim: ExchangeSimulator, key: SimKey, market: Market, **options: Any):

@@ -17,6 +17,7 @@ from connections.exchanges.base import (
 )
 from connections.exchanges.gate import GateClient
 from tests.simulator import ExchangeSimulator, SimKey
+from tests.simulator_tests.conftest import checks
 
 SPOT, FUTURES = Market.SPOT, Market.FUTURES
 
@@ -24,10 +25,6 @@ SPOT, FUTURES = Market.SPOT, Market.FUTURES
 def run(sim: ExchangeSimulator, key: SimKey, market: Market, **options: Any):
     client = GateClient(base_urls=sim.urls, **options)
     return client.run_checks(Credentials(key.api_key, key.secret), market)
-
-
-def checks(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 # --- healthy ---------------------------------------------------------------------------------

@@ -20,20 +20,13 @@ from connections.exchanges.htx import HtxClient
 from connections.exchanges.symbols import fetch_symbols
 from tests.simulator import ExchangeSimulator, SimKey
 from tests.simulator.htx import htx_request, htx_signature
+from tests.simulator_tests.conftest import checks, credentials
 
 DAY_MS = 86_400_000
 
 
-def credentials(key: SimKey) -> Credentials:
-    return Credentials(key.api_key, key.secret)
-
-
 def run(sim: ExchangeSimulator, key: SimKey, market: Market, **options: Any):
     return HtxClient(base_urls=sim.urls, **options).run_checks(credentials(key), market)
-
-
-def checks(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
 
 
 BOTH = pytest.mark.parametrize("market", [Market.SPOT, Market.FUTURES])

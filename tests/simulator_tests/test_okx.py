@@ -11,36 +11,20 @@ import requests
 from connections.exchanges.base import (
     Category,
     CheckName,
-    Credentials,
     Market,
     TemporaryExchangeError,
 )
 from connections.exchanges.okx import OkxClient
 from tests.simulator import ExchangeSimulator, SimKey
 from tests.simulator.okx import okx_signature, parse_timestamp_ms
+from tests.simulator_tests.conftest import check, checks, credentials
 
 BOTH = [Market.SPOT, Market.FUTURES]
-
-
-def credentials(key: SimKey, **changes: str) -> Credentials:
-    values = {"api_key": key.api_key, "api_secret": key.secret, "passphrase": key.passphrase}
-    values.update(changes)
-    return Credentials(**values)
 
 
 def run(sim: ExchangeSimulator, key: SimKey, market: Market, *, creds=None, **options: Any):
     client = OkxClient(base_urls=sim.urls, **options)
     return client.run_checks(creds or credentials(key), market)
-
-
-def checks(report) -> dict[str, tuple[str, str]]:
-    return {c.name.value: (c.outcome.value, c.code) for c in report.checks}
-
-
-def check(report, name: CheckName) -> tuple[str, str]:
-    result = report.check(name)
-    assert result is not None
-    return result.outcome.value, result.code
 
 
 # --- healthy --------------------------------------------------------------------------------

@@ -61,8 +61,8 @@ class SignedPlan:
     balances: Call | None = None
     trade_probe: Call | None = None
     # Further introspection calls of the same round (Gate's account detail, which describes
-    # the calling key when the key list cannot; Bybit's account type): `key_facts` finds their results, replies or
-    # errors, in `ctx.data["extra"]` by call name and settles them itself.
+    # the calling key when the key list cannot; Bybit's account type): `key_facts` finds
+    # their results, replies or errors, in `ctx.data["extra"]` by call name and settles them.
     extra: list[Call] = field(default_factory=list)
 
     def calls(self) -> list[Call]:

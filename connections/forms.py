@@ -28,6 +28,25 @@ MALFORMED = {
 }
 
 
+# A private key (PEM) or a downloaded key file (JSON, Coinbase's cdp_api_key.json) pasted where
+# the exchange expects its own key or secret: "copy it again" would send the person back to the
+# same file.
+KEY_FILE = {
+    "api_key": _(
+        "This looks like a private key or a key file, not a %(exchange)s API key. Copy the API "
+        "key that %(exchange)s shows in its API management."
+    ),
+    "api_secret": _(
+        "This looks like a private key or a key file, which %(exchange)s does not use. Paste "
+        "the secret key %(exchange)s showed when you created the API key."
+    ),
+}
+
+
+def looks_like_key_file(value: str) -> bool:
+    return "-----BEGIN" in value or value.lstrip().startswith("{")
+
+
 def clean_name(value: str) -> str:
     name = " ".join(value.split())
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in name):
@@ -133,18 +152,22 @@ class CredentialsMixin:
             if field not in self.fields or self.has_error(field):
                 continue
             if problem == "malformed":
-                self.add_error(field, self._malformed_text(field))
+                self.add_error(field, self._malformed_text(field, cleaned_data.get(field) or ""))
             else:
                 self.add_error(field, forms.Field.default_error_messages["required"])
         return cleaned_data
 
-    def _malformed_text(self, field: str) -> str:
+    def _malformed_text(self, field: str, value: str) -> str:
         guide = guides.guide_for(self.spec.slug)
         specific = {
             "api_key": guide and guide.key_malformed,
             "api_secret": guide and guide.secret_malformed,
         }.get(field)
-        return str(specific) if specific else MALFORMED[field] % {"exchange": self.spec.label}
+        if specific:
+            return str(specific)
+        if field in KEY_FILE and looks_like_key_file(value):
+            return KEY_FILE[field] % {"exchange": self.spec.label}
+        return MALFORMED[field] % {"exchange": self.spec.label}
 
 
 class ConnectionCreateForm(ErrorFocusMixin, CredentialsMixin, forms.Form):

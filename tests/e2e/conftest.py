@@ -146,7 +146,9 @@ def add_connection(page, base_url: str, key, *, exchange: str, name: str, market
     page.fill("input[name=api_secret]", key.secret)
     if key.passphrase:
         page.fill("input[name=passphrase]", key.passphrase)
-    if exchange == "mexc":
-        page.check("input[name=withdrawal_off_confirmed]")
+    # Exchanges that cannot report withdrawal (MEXC, Bitget, Gate) ask the person to confirm it.
+    confirm = page.locator("input[name=withdrawal_off_confirmed]")
+    if confirm.count():
+        confirm.check()
     page.click("#connection-form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/connections/\d+/$"))

@@ -1,0 +1,136 @@
+"""Every exchange's add form in a real browser, in production mode: the fields the exchange
+needs (passphrase, demo box, withdrawal confirmation only where they apply), its own labels and
+guide lines in order, and bad input answered by a 422 with the message beside the field, the
+name and key kept and the secret cleared. No worker: nothing here is tested against an exchange.
+One page per exchange keeps it fast; a screenshot of each form in error goes to
+test-results/e2e/exchanges/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect
+
+from backfuture.users.models import User
+from connections import guides
+from connections.exchanges import registry
+from connections.exchanges.base import CheckName
+from tests.conftest import PASSWORD, verify_email
+from tests.e2e.conftest import assert_production_mode, new_page, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+SPECS = registry.all_specs(include_demo=True)
+# An EC private key as Coinbase's portal hands it out: no exchange but Coinbase takes one.
+EC_PEM = (
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MHcCAQEEIBkg4LVWM9nuwNSk3yqVFG3ogkrmxXYvSuIXFGKqGgqdoAoGCCqGSM49\n"
+    "AwEHoUQDQgAE0xTY4w7vP8bFDkzV4Rz8vKk3fR3Th5EO6Zr7Zy6nTvQJ1RmqZl9E\n"
+    "-----END EC PRIVATE KEY-----\n"
+)
+
+
+@pytest.fixture
+def web(live_server, settings):
+    """The web app alone, in production mode (DEBUG off), without a worker or simulator."""
+    settings.DEBUG = False
+    settings.DEMO_EXCHANGE_ENABLED = True
+    settings.EXCHANGE_EGRESS_IPS = ["203.0.113.10", "203.0.113.11"]
+    return live_server
+
+
+def signed_in_page(browser, base_url: str):
+    user = User.objects.create_user(email="forms@example.com", password=PASSWORD)
+    verify_email(user)
+    client = Client()
+    client.force_login(user)
+    page = new_page(browser)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": base_url}])
+    return page
+
+
+def submit(page):
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("#connection-form button[type=submit]")
+    expect(page.locator("#connection-form .error-summary")).to_be_visible()
+    return answer.value.status
+
+
+def error_of(page, field: str):
+    return page.locator(f"#connection-form #id_{field}_error")
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[spec.slug for spec in SPECS])
+def test_add_form_fields_guide_and_bad_input(web, browser, spec):
+    page = signed_in_page(browser, web.url)
+    try:
+        page.goto(f"{web.url}/connections/new/?exchange={spec.slug}")
+        assert_production_mode(page)
+        form = page.locator("#connection-form")
+        guide = guides.guide_for(spec.slug)
+
+        # The fields this exchange needs, and only those.
+        expected = {"name", "market", "api_key", "api_secret"}
+        if spec.needs_passphrase:
+            expected.add("passphrase")
+        if spec.demo_environment:
+            expected.add("demo")
+        if CheckName.WITHDRAWAL not in spec.verifies:
+            expected.add("withdrawal_off_confirmed")
+        shown = set(
+            form.locator("input:not([type=hidden])").evaluate_all("l => l.map(e => e.name)")
+        )
+        assert shown == expected, spec.slug
+        expect(form.locator("input[name=market]")).to_have_count(len(spec.markets))
+
+        # The exchange's own names for its credentials, and its guide lines in order.
+        key_label = str((guide and guide.key_label) or "API key")
+        secret_label = str((guide and guide.secret_label) or "Secret key")
+        expect(form.locator("label[for=id_api_key]")).to_have_text(f"{key_label}:")
+        expect(form.locator("label[for=id_api_secret]")).to_have_text(f"{secret_label}:")
+        hints = [str(line) for line in guide.hints] if guide else []
+        expect(page.locator("aside.guide > ul > li")).to_have_text(hints)
+        if guide:
+            expect(page.locator("ol.steps a.external")).to_have_attribute(
+                "href", guide.api_management_url
+            )
+
+        # Empty: every required field says so beside itself.
+        assert submit(page) == 422
+        required = ["name"] if spec.normalise else ["name", "api_key", "api_secret"]
+        for field in required:
+            expect(error_of(page, field)).to_contain_text("This field is required.")
+        if "passphrase" in expected:
+            expect(error_of(page, "passphrase")).to_be_visible()
+        if "withdrawal_off_confirmed" in expected:
+            expect(error_of(page, "withdrawal_off_confirmed")).to_contain_text(
+                "Confirm that withdrawal is disabled"
+            )
+
+        # A malformed key and a private key where the secret goes: told beside each field; the
+        # name and the key stay, the secret is cleared.
+        page.fill("input[name=name]", "My trading key")
+        page.fill("input[name=api_key]", "not a key!")
+        page.fill("input[name=api_secret]", EC_PEM)
+        assert submit(page) == 422
+        expect(error_of(page, "api_key")).to_be_visible()
+        expect(error_of(page, "api_key")).not_to_contain_text("required")
+        if spec.slug != "coinbase":  # Coinbase's secret is such a key
+            secret_error = error_of(page, "api_secret")
+            expect(secret_error).to_be_visible()
+            expect(secret_error).not_to_contain_text("Copy it again")
+        expect(form.locator("input[name=name]")).to_have_value("My trading key")
+        expect(form.locator("input[name=api_key]")).to_have_value("not a key!")
+        expect(form.locator("input[name=api_secret]")).to_have_value("")
+        screenshot(page, f"exchanges/form-{spec.slug}-errors")
+
+        # An over-long paste, past the input's maxlength (a script or an old browser).
+        page.evaluate("() => { document.querySelector('#id_api_key').value = 'K'.repeat(5000) }")
+        assert submit(page) == 422
+        expect(error_of(page, "api_key")).to_contain_text(re.compile(r"at most \d+ characters"))
+        expect(form.locator("input[name=name]")).to_have_value("My trading key")
+    finally:
+        page.context.close()

@@ -134,3 +134,34 @@ def test_add_form_fields_guide_and_bad_input(web, browser, spec):
         expect(form.locator("input[name=name]")).to_have_value("My trading key")
     finally:
         page.context.close()
+
+
+def fits(page) -> bool:
+    width, inner = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    return width <= inner
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE", "fr-FR"])
+def test_exchange_picker_lists_every_exchange_and_fits(web, browser, locale):
+    page = signed_in_page(browser, web.url)
+    page.context.add_cookies([{"name": "django_language", "value": locale[:2], "url": web.url}])
+    User.objects.filter(email="forms@example.com").update(language=locale[:2])
+    try:
+        for width in (375, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{web.url}/connections/new/")
+            cards = page.locator(".exchange-card")
+            expect(cards).to_have_count(len(SPECS))
+            for spec in SPECS:
+                card = page.locator(f"#exchange-card-{spec.slug}")
+                expect(card.get_by_role("link")).to_have_attribute(
+                    "href", f"/connections/new/?exchange={spec.slug}"
+                )
+                # The demo box of the form is announced on the card, only where there is one.
+                expect(card.locator("dt")).to_have_count(3 if spec.demo_environment else 2)
+            # Every exchange is here: no "will follow" promise left on the page.
+            expect(page.locator("main")).not_to_contain_text(re.compile("follow|folgen|suivront"))
+            screenshot(page, f"exchanges/picker-{locale[:2]}-{width}")
+            assert fits(page), (locale, width)
+    finally:
+        page.context.close()

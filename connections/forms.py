@@ -43,6 +43,15 @@ KEY_FILE = {
 }
 
 
+# The paper exchange has no API management page to copy from: its guide says what to type.
+DEMO_MALFORMED = {
+    "api_key": _('A demo key starts with "demo-", for example demo-key-1.'),
+    "api_secret": _(
+        "Type any secret of up to 128 characters without spaces, for example demo-secret-1."
+    ),
+}
+
+
 def looks_like_key_file(value: str) -> bool:
     return "-----BEGIN" in value or value.lstrip().startswith("{")
 
@@ -117,7 +126,8 @@ class CredentialsMixin:
             )
         if CheckName.WITHDRAWAL not in self.spec.verifies:
             self.fields["withdrawal_off_confirmed"] = forms.BooleanField(
-                label=_("I confirm that withdrawal is disabled on this API key."),
+                label=(guide and guide.withdrawal_confirm_label)
+                or _("I confirm that withdrawal is disabled on this API key."),
                 help_text=_(
                     "%(exchange)s's API cannot tell whether a key may withdraw, so we rely on "
                     "your confirmation. Never give a trading bot withdrawal permission."
@@ -165,6 +175,8 @@ class CredentialsMixin:
         }.get(field)
         if specific:
             return str(specific)
+        if self.spec.is_demo and field in DEMO_MALFORMED:
+            return str(DEMO_MALFORMED[field])
         if field in KEY_FILE and looks_like_key_file(value):
             return KEY_FILE[field] % {"exchange": self.spec.label}
         return MALFORMED[field] % {"exchange": self.spec.label}

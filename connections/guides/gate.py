@@ -35,4 +35,7 @@ GUIDE = ExchangeGuide(
     ),
     expiry=_("A Gate key without an IP binding stops working after 90 days."),
     key_label=_("APIv4 key"),
+    withdrawal_confirm_label=_(
+        "I confirm that Wallet is Read Only or off on this key, so it cannot withdraw."
+    ),
 )

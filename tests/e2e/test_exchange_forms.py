@@ -91,6 +91,15 @@ def test_add_form_fields_guide_and_bad_input(web, browser, spec):
         secret_label = str((guide and guide.secret_label) or "Secret key")
         expect(form.locator("label[for=id_api_key]")).to_have_text(f"{key_label}:")
         expect(form.locator("label[for=id_api_secret]")).to_have_text(f"{secret_label}:")
+        if "withdrawal_off_confirmed" in expected:
+            # In the exchange's words where it has no switch called withdrawal (Gate: Wallet).
+            confirm = str(
+                (guide and guide.withdrawal_confirm_label)
+                or "I confirm that withdrawal is disabled on this API key."
+            )
+            expect(
+                form.locator("label", has=page.locator("input[name=withdrawal_off_confirmed]"))
+            ).to_have_text(confirm)
         hints = [str(line) for line in guide.hints] if guide else []
         expect(page.locator("aside.guide > ul > li")).to_have_text(hints)
         if guide:
@@ -118,6 +127,8 @@ def test_add_form_fields_guide_and_bad_input(web, browser, spec):
         assert submit(page) == 422
         expect(error_of(page, "api_key")).to_be_visible()
         expect(error_of(page, "api_key")).not_to_contain_text("required")
+        if spec.is_demo:  # no API management page to copy from: what a demo key looks like
+            expect(error_of(page, "api_key")).to_contain_text('starts with "demo-"')
         if spec.slug != "coinbase":  # Coinbase's secret is such a key
             secret_error = error_of(page, "api_secret")
             expect(secret_error).to_be_visible()

@@ -10,15 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from backfuture.users.models import User
 from connections import guides
 from connections.exchanges import registry
 from connections.exchanges.base import CheckName
-from tests.conftest import PASSWORD, verify_email
-from tests.e2e.conftest import assert_production_mode, new_page, screenshot
+from tests.e2e.conftest import assert_production_mode, screenshot, signed_in_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -30,26 +28,6 @@ EC_PEM = (
     "AwEHoUQDQgAE0xTY4w7vP8bFDkzV4Rz8vKk3fR3Th5EO6Zr7Zy6nTvQJ1RmqZl9E\n"
     "-----END EC PRIVATE KEY-----\n"
 )
-
-
-@pytest.fixture
-def web(live_server, settings):
-    """The web app alone, in production mode (DEBUG off), without a worker or simulator."""
-    settings.DEBUG = False
-    settings.DEMO_EXCHANGE_ENABLED = True
-    settings.EXCHANGE_EGRESS_IPS = ["203.0.113.10", "203.0.113.11"]
-    return live_server
-
-
-def signed_in_page(browser, base_url: str):
-    user = User.objects.create_user(email="forms@example.com", password=PASSWORD)
-    verify_email(user)
-    client = Client()
-    client.force_login(user)
-    page = new_page(browser)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": base_url}])
-    return page
 
 
 def submit(page):

@@ -325,3 +325,17 @@ def test_bybit_form_offers_demo_trading_and_its_guide(alice_client):
     assert "demo trading" in html
     assert "System-generated API Keys" in html
     assert "90 days" in html
+
+
+@pytest.mark.parametrize("slug", sorted(guides.GUIDES))
+def test_each_guide_says_each_thing_once(slug):
+    """The exchange's lines are read in order beside the form: the 'leave withdrawal off'
+    instruction has its own line (leave_off) and the 90-day rule its own (expiry); a spot or
+    IP line repeating them made MEXC's, KuCoin's and Bitget's guides say things twice."""
+    lines = [str(line) for line in guides.GUIDES[slug].hints]
+    leave_withdrawal_off = [
+        line for line in lines if re.search(r"\b(leave|never tick)\b.*\bwithdraw", line, re.I)
+    ]
+    ninety_days = [line for line in lines if "90 days" in line]
+    assert len(leave_withdrawal_off) <= 1, leave_withdrawal_off
+    assert len(ninety_days) <= 1, ninety_days

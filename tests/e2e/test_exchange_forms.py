@@ -102,6 +102,15 @@ def test_add_form_fields_guide_and_bad_input(web, browser, spec):
         page.fill("input[name=name]", "My trading key")
         page.fill("input[name=api_key]", "not a key!")
         page.fill("input[name=api_secret]", EC_PEM)
+        # Every choice made stays made: the last market, the demo box, the confirmation.
+        market = spec.markets[-1].value
+        ticked = [f"input[name=market][value={market}]"]
+        ticked += [f"input[name={name}]" for name in ("demo", "withdrawal_off_confirmed")]
+        ticked = [selector for selector in ticked if form.locator(selector).count()]
+        for selector in ticked:
+            page.check(selector)
+        if "passphrase" in expected:
+            page.fill("input[name=passphrase]", "my pass phrase")
         assert submit(page) == 422
         expect(error_of(page, "api_key")).to_be_visible()
         expect(error_of(page, "api_key")).not_to_contain_text("required")
@@ -114,6 +123,10 @@ def test_add_form_fields_guide_and_bad_input(web, browser, spec):
         expect(form.locator("input[name=name]")).to_have_value("My trading key")
         expect(form.locator("input[name=api_key]")).to_have_value("not a key!")
         expect(form.locator("input[name=api_secret]")).to_have_value("")
+        for selector in ticked:
+            expect(form.locator(selector)).to_be_checked()
+        if "passphrase" in expected:  # kept by the browser (data-keep-typed), never sent back
+            expect(form.locator("input[name=passphrase]")).to_have_value("my pass phrase")
         screenshot(page, f"exchanges/form-{spec.slug}-errors")
 
         # An over-long paste, past the input's maxlength (a script or an old browser).

@@ -179,6 +179,12 @@ CHECK_DETAILS: dict[str, Promise] = {
         "%(portfolio_type)s, %(portfolio_uuid)s",
         "count",
     ),
+    "coinbase_portfolio_id_balances": ngettext_lazy(
+        "Balances readable (%(count)s asset shown) in the key's portfolio only: %(portfolio_uuid)s",
+        "Balances readable (%(count)s assets shown) in the key's portfolio only: "
+        "%(portfolio_uuid)s",
+        "count",
+    ),
     # trading
     "spot_trade_enabled": _("enabled"),
     "futures_trade_enabled": _("futures trading enabled"),

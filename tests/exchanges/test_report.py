@@ -320,6 +320,7 @@ PRODUCED_CODES = [
     "binance_portfolio_margin",
     "binance_demo_no_key_info",
     "bybit_demo_no_key_info",
+    "coinbase_portfolio_id_balances",
     "clock_skew_beyond_limit",
     "ip_restricted_unlisted",
     "key_does_not_expire",

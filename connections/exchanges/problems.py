@@ -383,6 +383,7 @@ CHECK_DETAILS: dict[str, Promise] = {
     "okx_futures_enabled": _(
         "enabled (account mode: %(account_mode)s, position mode: %(position_mode)s)"
     ),
+    "okx_futures_enabled_account_mode": _("enabled (account mode: %(account_mode)s)"),
     # generic
     "not_run": _("Not checked because an earlier check failed"),
     # a failed check whose detail is the problem category itself

@@ -321,6 +321,7 @@ PRODUCED_CODES = [
     "binance_demo_no_key_info",
     "bybit_demo_no_key_info",
     "coinbase_portfolio_id_balances",
+    "okx_futures_enabled_account_mode",
     "clock_skew_beyond_limit",
     "ip_restricted_unlisted",
     "key_does_not_expire",

@@ -173,12 +173,15 @@ class CredentialsMixin:
             "api_key": guide and guide.key_malformed,
             "api_secret": guide and guide.secret_malformed,
         }.get(field)
+        # Exchanges that take a PEM or a key file (those that tidy pastes: Binance, Coinbase)
+        # word that case in their own message; for the others a key file is simply wrong.
+        takes_key_files = self.spec.normalise is not None
+        if field in KEY_FILE and looks_like_key_file(value) and not takes_key_files:
+            return KEY_FILE[field] % {"exchange": self.spec.label}
         if specific:
             return str(specific)
         if self.spec.is_demo and field in DEMO_MALFORMED:
             return str(DEMO_MALFORMED[field])
-        if field in KEY_FILE and looks_like_key_file(value):
-            return KEY_FILE[field] % {"exchange": self.spec.label}
         return MALFORMED[field] % {"exchange": self.spec.label}
 
 

@@ -339,3 +339,12 @@ def test_each_guide_says_each_thing_once(slug):
     ninety_days = [line for line in lines if "90 days" in line]
     assert len(leave_withdrawal_off) <= 1, leave_withdrawal_off
     assert len(ninety_days) <= 1, ninety_days
+
+
+@pytest.mark.parametrize("slug", sorted(guides.GUIDES))
+def test_a_renamed_credential_is_named_the_same_in_its_error(slug):
+    """Where the form labels a field in the exchange's words (HTX's "Access Key", Gate's
+    "APIv4 key"), the error beside it must not speak of an "API key" or "secret key"."""
+    guide = guides.GUIDES[slug]
+    assert bool(guide.key_label) <= bool(guide.key_malformed)
+    assert bool(guide.secret_label) <= bool(guide.secret_malformed)

@@ -30,6 +30,11 @@ EC_PEM = (
 )
 
 
+def fits(page) -> bool:
+    width, inner = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    return width <= inner
+
+
 def submit(page):
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         page.click("#connection-form button[type=submit]")
@@ -128,6 +133,12 @@ def test_add_form_fields_guide_and_bad_input(web, browser, spec):
         if "passphrase" in expected:  # kept by the browser (data-keep-typed), never sent back
             expect(form.locator("input[name=passphrase]")).to_have_value("my pass phrase")
         screenshot(page, f"exchanges/form-{spec.slug}-errors")
+        # The same form with its errors on a small phone: nothing sticks out sideways (the
+        # longest labels and messages, PEM markers included, must wrap).
+        page.set_viewport_size({"width": 375, "height": 800})
+        assert fits(page), spec.slug
+        screenshot(page, f"exchanges/form-{spec.slug}-errors-375px")
+        page.set_viewport_size({"width": 1200, "height": 900})
 
         # An over-long paste, past the input's maxlength (a script or an old browser).
         page.evaluate("() => { document.querySelector('#id_api_key').value = 'K'.repeat(5000) }")
@@ -136,11 +147,6 @@ def test_add_form_fields_guide_and_bad_input(web, browser, spec):
         expect(form.locator("input[name=name]")).to_have_value("My trading key")
     finally:
         page.context.close()
-
-
-def fits(page) -> bool:
-    width, inner = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
-    return width <= inner
 
 
 @pytest.mark.parametrize("locale", ["en-US", "de-DE", "fr-FR"])

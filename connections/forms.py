@@ -173,6 +173,8 @@ class CredentialsMixin:
             "api_key": guide and guide.key_malformed,
             "api_secret": guide and guide.secret_malformed,
         }.get(field)
+        if self.spec.is_demo and field in DEMO_MALFORMED:
+            return str(DEMO_MALFORMED[field])
         # Exchanges that take a PEM or a key file (those that tidy pastes: Binance, Coinbase)
         # word that case in their own message; for the others a key file is simply wrong.
         takes_key_files = self.spec.normalise is not None
@@ -180,8 +182,6 @@ class CredentialsMixin:
             return KEY_FILE[field] % {"exchange": self.spec.label}
         if specific:
             return str(specific)
-        if self.spec.is_demo and field in DEMO_MALFORMED:
-            return str(DEMO_MALFORMED[field])
         return MALFORMED[field] % {"exchange": self.spec.label}
 
 

@@ -121,6 +121,7 @@ def test_add_form_fields_guide_and_bad_input(web, browser, spec):
         expect(error_of(page, "api_key")).not_to_contain_text("required")
         if spec.is_demo:  # no API management page to copy from: what a demo key looks like
             expect(error_of(page, "api_key")).to_contain_text('starts with "demo-"')
+            expect(error_of(page, "api_secret")).to_contain_text("demo-secret-1")
         if spec.slug != "coinbase":  # Coinbase's secret is such a key
             secret_error = error_of(page, "api_secret")
             expect(secret_error).to_be_visible()

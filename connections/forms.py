@@ -29,6 +29,34 @@ MALFORMED = {
 }
 
 
+# A private key (PEM) or a downloaded key file (JSON, Coinbase's cdp_api_key.json) pasted where
+# the exchange expects its own key or secret: "copy it again" would send the person back to the
+# same file.
+KEY_FILE = {
+    "api_key": _(
+        "This looks like a private key or a key file, not a %(exchange)s API key. Copy the API "
+        "key that %(exchange)s shows in its API management."
+    ),
+    "api_secret": _(
+        "This looks like a private key or a key file, which %(exchange)s does not use. Paste "
+        "the secret key %(exchange)s showed when you created the API key."
+    ),
+}
+
+
+# The paper exchange has no API management page to copy from: its guide says what to type.
+DEMO_MALFORMED = {
+    "api_key": _('A demo key starts with "demo-", for example demo-key-1.'),
+    "api_secret": _(
+        "Type any secret of up to 128 characters without spaces, for example demo-secret-1."
+    ),
+}
+
+
+def looks_like_key_file(value: str) -> bool:
+    return "-----BEGIN" in value or value.lstrip().startswith("{")
+
+
 def clean_name(value: str) -> str:
     name = " ".join(value.split())
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in name):
@@ -134,7 +162,8 @@ class CredentialsMixin:
             )
         if CheckName.WITHDRAWAL not in self.spec.verifies:
             self.fields["withdrawal_off_confirmed"] = forms.BooleanField(
-                label=_("I confirm that withdrawal is disabled on this API key."),
+                label=(guide and guide.withdrawal_confirm_label)
+                or _("I confirm that withdrawal is disabled on this API key."),
                 help_text=_(
                     "%(exchange)s's API cannot always tell whether a key may withdraw, so we "
                     "rely on your confirmation. Never give a trading bot withdrawal permission."
@@ -169,18 +198,27 @@ class CredentialsMixin:
             if field not in self.fields or self.has_error(field):
                 continue
             if problem == "malformed":
-                self.add_error(field, self._malformed_text(field))
+                self.add_error(field, self._malformed_text(field, cleaned_data.get(field) or ""))
             else:
                 self.add_error(field, forms.Field.default_error_messages["required"])
         return cleaned_data
 
-    def _malformed_text(self, field: str) -> str:
+    def _malformed_text(self, field: str, value: str) -> str:
         guide = guides.guide_for(self.spec.slug)
         specific = {
             "api_key": guide and guide.key_malformed,
             "api_secret": guide and guide.secret_malformed,
         }.get(field)
-        return str(specific) if specific else MALFORMED[field] % {"exchange": self.spec.label}
+        if self.spec.is_demo and field in DEMO_MALFORMED:
+            return str(DEMO_MALFORMED[field])
+        # Exchanges that take a PEM or a key file (those that tidy pastes: Binance, Coinbase)
+        # word that case in their own message; for the others a key file is simply wrong.
+        takes_key_files = self.spec.normalise is not None
+        if field in KEY_FILE and looks_like_key_file(value) and not takes_key_files:
+            return KEY_FILE[field] % {"exchange": self.spec.label}
+        if specific:
+            return str(specific)
+        return MALFORMED[field] % {"exchange": self.spec.label}
 
 
 class ConnectionCreateForm(ErrorFocusMixin, CredentialsMixin, forms.Form):

@@ -104,6 +104,8 @@ class ExchangeCard:
     verifies: list[str]
     cannot_verify: list[str]
     futures_orders_closed: bool
+    # The exchange has a demo (paper trading) environment the form offers as a checkbox.
+    demo_environment: bool = False
 
 
 def exchange_cards(specs: list[registry.ExchangeSpec]) -> list[ExchangeCard]:
@@ -127,6 +129,7 @@ def exchange_cards(specs: list[registry.ExchangeSpec]) -> list[ExchangeCard]:
             ],
             futures_orders_closed=Market.FUTURES in spec.markets
             and not spec.futures_orders_via_api,
+            demo_environment=spec.demo_environment,
         )
         for spec in specs
     ]

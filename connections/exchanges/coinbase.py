@@ -463,9 +463,14 @@ class CoinbaseClient(ExchangeAPI):
         kind = str(data.get("portfolio_type") or "")
         settled = ctx.data.get("settled", {})
         if portfolio and "accounts" in settled and settled["accounts"] is None:
+            # Without its type, the portfolio is named by its ID alone (never a "?").
             facts.details[CheckName.BALANCES] = (
-                "coinbase_portfolio_balances",
-                {"portfolio_type": kind or "?", "portfolio_uuid": portfolio},
+                (
+                    "coinbase_portfolio_balances",
+                    {"portfolio_type": kind, "portfolio_uuid": portfolio},
+                )
+                if kind
+                else ("coinbase_portfolio_id_balances", {"portfolio_uuid": portfolio})
             )
         return facts
 

@@ -326,8 +326,11 @@ class OkxClient(ExchangeAPI):
                     facts.details[CheckName.TRADE_PERMISSION] = ("okx_spot_mode_account", mode)
             elif trade:
                 position = str(config.get("posMode") or "")
-                mode["position_mode"] = POSITION_MODES.get(position, position or "?")
-                facts.details[CheckName.FUTURES_PERMISSION] = ("okx_futures_enabled", mode)
+                if position:
+                    mode["position_mode"] = POSITION_MODES.get(position, position)
+                # Without a position mode the line names the account mode alone (never "?").
+                code = "okx_futures_enabled" if position else "okx_futures_enabled_account_mode"
+                facts.details[CheckName.FUTURES_PERMISSION] = (code, mode)
         return facts
 
     def balances(self, reply: Reply, ctx: TestContext) -> list[dict[str, str]]:

@@ -179,6 +179,12 @@ CHECK_DETAILS: dict[str, Promise] = {
         "%(portfolio_type)s, %(portfolio_uuid)s",
         "count",
     ),
+    "coinbase_portfolio_id_balances": ngettext_lazy(
+        "Balances readable (%(count)s asset shown) in the key's portfolio only: %(portfolio_uuid)s",
+        "Balances readable (%(count)s assets shown) in the key's portfolio only: "
+        "%(portfolio_uuid)s",
+        "count",
+    ),
     # trading
     "spot_trade_enabled": _("enabled"),
     "futures_trade_enabled": _("futures trading enabled"),
@@ -377,6 +383,7 @@ CHECK_DETAILS: dict[str, Promise] = {
     "okx_futures_enabled": _(
         "enabled (account mode: %(account_mode)s, position mode: %(position_mode)s)"
     ),
+    "okx_futures_enabled_account_mode": _("enabled (account mode: %(account_mode)s)"),
     # generic
     "not_run": _("Not checked because an earlier check failed"),
     # a failed check whose detail is the problem category itself

@@ -37,6 +37,9 @@ class ExchangeGuide:
     # generic one would mislead (Coinbase: an old HMAC key needs a new CDP key, not a re-copy).
     key_malformed: Promise | None = None
     secret_malformed: Promise | None = None
+    # The form's withdrawal confirmation, where the exchange has no switch called withdrawal
+    # (Gate: the Wallet permission), so the person can find what they confirm.
+    withdrawal_confirm_label: Promise | None = None
 
     @property
     def hints(self) -> list[Promise]:

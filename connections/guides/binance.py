@@ -43,4 +43,11 @@ GUIDE = ExchangeGuide(
         "the whole private key file, from -----BEGIN PRIVATE KEY----- to -----END PRIVATE "
         "KEY-----."
     ),
+    # An EC or RSA key, a key file or a truncated paste: the generic "copy it again" would not
+    # say that Binance's PEM must be an Ed25519 key.
+    secret_malformed=_(
+        "This is neither a Binance secret key nor an Ed25519 private key. Paste the secret key "
+        "Binance showed once, or the whole Ed25519 private key file, from -----BEGIN PRIVATE "
+        "KEY----- to -----END PRIVATE KEY-----."
+    ),
 )

@@ -21,7 +21,7 @@ GUIDE = ExchangeGuide(
         "Bitget asks you to set a passphrase for the key. You will need it here too, and "
         "Bitget cannot show it again: if it is lost, create a new key."
     ),
-    spot=_("Choose Read and write, then tick Spot trade. Leave Withdraw and Transfer unticked."),
+    spot=_("Choose Read and write, then tick Spot trade."),
     futures=_(
         "For a futures connection, tick Futures orders and holdings. The test reads the key's "
         "permissions through Bitget's spot account: without spot access it still checks "

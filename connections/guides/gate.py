@@ -35,4 +35,11 @@ GUIDE = ExchangeGuide(
     ),
     expiry=_("A Gate key without an IP binding stops working after 90 days."),
     key_label=_("APIv4 key"),
+    key_malformed=_(
+        "This does not look like a Gate APIv4 key. Copy it again from API Management on Gate, "
+        "without spaces or line breaks. An APIv2 key does not work here."
+    ),
+    withdrawal_confirm_label=_(
+        "I confirm that Wallet is Read Only or off on this key, so it cannot withdraw."
+    ),
 )

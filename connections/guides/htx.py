@@ -30,4 +30,13 @@ GUIDE = ExchangeGuide(
     key_label=_("Access Key"),
     secret_label=_("Secret Key"),
     secret_help=_("HTX shows the Secret Key only once, right after you create the key."),
+    # In HTX's own names, as the labels (the generic text says "API key" and "a HTX").
+    key_malformed=_(
+        "This does not look like an HTX Access Key. Copy it again from API Management on HTX, "
+        "without spaces or line breaks."
+    ),
+    secret_malformed=_(
+        "This does not look like an HTX Secret Key. Copy it again; HTX shows it only once, so "
+        "you may have to create a new key."
+    ),
 )

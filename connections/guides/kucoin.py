@@ -16,10 +16,7 @@ GUIDE = ExchangeGuide(
         "On KuCoin, open Account → API Management → Create API and choose a passphrase: you "
         "will need it here as well."
     ),
-    spot=_(
-        "Keep General, add Spot (or Futures for a futures connection). Leave Transfer and "
-        "withdrawal off: a key with Transfer is refused."
-    ),
+    spot=_("For a spot connection, keep General and add Spot."),
     futures=_("For a futures connection, tick Futures as well as General."),
     leave_off=_("Leave Transfer off: it lets a key move funds, and such a key is refused."),
     ip_whitelist=_("Under IP restriction, add our server IPs."),

@@ -12,17 +12,12 @@ GUIDE = ExchangeGuide(
     # mexcdevelop/apidocs, source/index.html.md, "使用流程").
     api_management_url="https://www.mexc.com/user/openapi",
     where=_("On MEXC, open Profile → API Management and create a key."),
-    spot=_(
-        "Tick only the spot (or futures) account read and trade permissions. Leave withdrawal "
-        "unticked; MEXC's API cannot tell us, so you confirm it below."
-    ),
+    spot=_("For a spot connection, tick the spot account's read and trade permissions."),
     futures=_(
         "For futures, tick the futures account and order permissions. MEXC has closed futures "
         "order placement through its API since July 2022; the test says so."
     ),
     leave_off=_("Never tick withdrawal: MEXC cannot report it, so you confirm it is off."),
-    ip_whitelist=_(
-        "Link the key to our server IPs. MEXC keys without an IP link expire after 90 days."
-    ),
+    ip_whitelist=_("Link the key to our server IPs."),
     expiry=_("A key linked to IP addresses does not expire; an unlinked one stops after 90 days."),
 )

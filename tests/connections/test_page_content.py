@@ -325,3 +325,26 @@ def test_bybit_form_offers_demo_trading_and_its_guide(alice_client):
     assert "demo trading" in html
     assert "System-generated API Keys" in html
     assert "90 days" in html
+
+
+@pytest.mark.parametrize("slug", sorted(guides.GUIDES))
+def test_each_guide_says_each_thing_once(slug):
+    """The exchange's lines are read in order beside the form: the 'leave withdrawal off'
+    instruction has its own line (leave_off) and the 90-day rule its own (expiry); a spot or
+    IP line repeating them made MEXC's, KuCoin's and Bitget's guides say things twice."""
+    lines = [str(line) for line in guides.GUIDES[slug].hints]
+    leave_withdrawal_off = [
+        line for line in lines if re.search(r"\b(leave|never tick)\b.*\bwithdraw", line, re.I)
+    ]
+    ninety_days = [line for line in lines if "90 days" in line]
+    assert len(leave_withdrawal_off) <= 1, leave_withdrawal_off
+    assert len(ninety_days) <= 1, ninety_days
+
+
+@pytest.mark.parametrize("slug", sorted(guides.GUIDES))
+def test_a_renamed_credential_is_named_the_same_in_its_error(slug):
+    """Where the form labels a field in the exchange's words (HTX's "Access Key", Gate's
+    "APIv4 key"), the error beside it must not speak of an "API key" or "secret key"."""
+    guide = guides.GUIDES[slug]
+    assert bool(guide.key_label) <= bool(guide.key_malformed)
+    assert bool(guide.secret_label) <= bool(guide.secret_malformed)

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD, services_required
+from tests.conftest import PASSWORD, services_required, verify_email
 from tests.integration.conftest import celery_worker, exchange_urls, simulator  # noqa: F401
 
 # Playwright's sync API keeps an event loop on the test thread; the ORM calls the tests make
@@ -102,6 +102,31 @@ def page(browser):
     assert not violations, violations
 
 
+@pytest.fixture
+def web(live_server, settings):
+    """The web app alone, in production mode (DEBUG off), without a worker or simulator."""
+    settings.DEBUG = False
+    settings.DEMO_EXCHANGE_ENABLED = True
+    settings.EXCHANGE_EGRESS_IPS = ["203.0.113.10", "203.0.113.11"]
+    return live_server
+
+
+def signed_in_page(browser, base_url: str, email: str = "forms@example.com"):
+    """A browser page signed in as a new user with a confirmed address, without the sign-up
+    walk (for tests about one page, where the sign-up is not the subject)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_user(email=email, password=PASSWORD)
+    verify_email(user)
+    client = Client()
+    client.force_login(user)
+    page = new_page(browser)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": base_url}])
+    return page
+
+
 def assert_production_mode(page) -> None:
     """DEBUG is off: htmx is on the page, django-htmx's debug script (which replaces the page
     with any error answer) is not."""
@@ -146,7 +171,9 @@ def add_connection(page, base_url: str, key, *, exchange: str, name: str, market
     page.fill("input[name=api_secret]", key.secret)
     if key.passphrase:
         page.fill("input[name=passphrase]", key.passphrase)
-    if exchange == "mexc":
-        page.check("input[name=withdrawal_off_confirmed]")
+    # Exchanges that cannot report withdrawal (MEXC, Bitget, Gate) ask the person to confirm it.
+    confirm = page.locator("input[name=withdrawal_off_confirmed]")
+    if confirm.count():
+        confirm.check()
     page.click("#connection-form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/connections/\d+/$"))

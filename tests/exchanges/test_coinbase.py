@@ -422,7 +422,8 @@ def test_sdk_mock_with_can_withdraw_is_read_as_a_read_only_key():
     checks = outcomes(report)
     assert checks["trade_permission"] == ("failed", "trade_permission_missing")
     assert checks["withdrawal"] == ("ok", "withdrawal_disabled")
-    assert checks["balances"][1] == "coinbase_portfolio_balances"
+    # The SDK's mock has no portfolio_type: the portfolio is named by its ID alone.
+    assert checks["balances"][1] == "coinbase_portfolio_id_balances"
 
 
 @responses.activate

@@ -319,6 +319,16 @@ PRODUCED_CODES = [
     "binance_futures_disabled",
     "binance_portfolio_margin",
     "binance_demo_no_key_info",
+    "bybit_demo_no_key_info",
+    "coinbase_portfolio_id_balances",
+    "okx_futures_enabled_account_mode",
+    "clock_skew_beyond_limit",
+    "ip_restricted_unlisted",
+    "key_does_not_expire",
+    "key_expired",
+    "key_expires_on",
+    "key_expires_soon",
+    "key_info_refused",
     "not_reported",
     "demo_account",
     "not_run",
@@ -330,7 +340,17 @@ PRODUCED_CODES = [
 def test_every_detail_code_has_a_text(code):
     assert code in problems.CHECK_DETAILS
     text = problems.check_detail(
-        code, {"skew_ms": 5, "count": 2, "exchange_code": "30002", "reported_ip": "1.2.3.4"}
+        code,
+        {
+            "skew_ms": 5,
+            "skew_s": 31,
+            "limit_s": 30,
+            "count": 2,
+            "days": 3,
+            "date": "2027-02-24",
+            "exchange_code": "30002",
+            "reported_ip": "1.2.3.4",
+        },
     )
     assert text and "%(" not in text
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from connections.exchanges import problems
 from connections.exchanges.base import (
     Category,
     CheckName,
@@ -67,6 +68,16 @@ def test_the_keys_portfolio_is_named(sim):
         "0f0e0d0c-aaaa-4bbb-8ccc-123456789abc"
     )
     assert report.check(CheckName.BALANCES).params["portfolio_type"] == "CONSUMER"
+
+
+def test_a_portfolio_without_a_type_is_named_by_its_id_not_a_question_mark(sim):
+    key = sim.new_key("coinbase", portfolio_uuid="0f0e0d0c-aaaa-4bbb-8ccc-123456789abc")
+    key.extra["portfolio_type"] = ""
+    balances = run(sim, key).check(CheckName.BALANCES)
+    assert balances.code == "coinbase_portfolio_id_balances"
+    text = problems.check_detail(balances.code, balances.params)
+    assert text.endswith("in the key's portfolio only: 0f0e0d0c-aaaa-4bbb-8ccc-123456789abc")
+    assert "?" not in text
 
 
 def test_key_without_trade_fails_as_no_trade_permission(sim):

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from connections.exchanges import problems
 from connections.exchanges.base import (
     Category,
     CheckName,
@@ -151,6 +152,17 @@ def test_frozen_key(sim, market):
 
     assert report.category == Category.ACCOUNT_RESTRICTED
     assert check(report, CheckName.CREDENTIALS) == ("failed", "key_frozen")
+
+
+def test_futures_line_without_a_position_mode_names_the_account_mode_only(sim):
+    key = sim.new_key("okx", pos_mode="")
+
+    futures = run(sim, key, Market.FUTURES).check(CheckName.FUTURES_PERMISSION)
+
+    assert (futures.outcome, futures.code) == ("ok", "okx_futures_enabled_account_mode")
+    assert problems.check_detail(futures.code, futures.params) == (
+        "enabled (account mode: Futures mode)"
+    )
 
 
 def test_spot_mode_account_fails_futures_with_the_reason(sim):

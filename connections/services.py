@@ -503,6 +503,10 @@ def is_temporary(category: str) -> bool:
     return category in TEMPORARY_CATEGORIES
 
 
+# The backoff reaches its maximum long before this; the count stops here, within its column.
+UNREACHABLE_COUNT_MAX = 1000
+
+
 def unreachable_backoff(checks: int) -> timedelta:
     """The wait before the next re-check after `checks` in a row could not reach the exchange."""
     base = settings.CONNECTION_UNREACHABLE_BACKOFF * 2 ** max(0, checks - 1)
@@ -522,7 +526,7 @@ def _record_unreachable(*, connection: Connection, check: ConnectionCheck, now) 
     from connections import audit
 
     connection.unreachable_since = connection.unreachable_since or now
-    connection.unreachable_checks += 1
+    connection.unreachable_checks = min(connection.unreachable_checks + 1, UNREACHABLE_COUNT_MAX)
     grace_ends = connection.unreachable_since + timedelta(seconds=settings.CONNECTION_OUTAGE_GRACE)
     connection.next_recheck_at = min(
         now + unreachable_backoff(connection.unreachable_checks), grace_ends
@@ -634,7 +638,9 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
             connection.last_online_at = now
         if temporary:
             # Keeps being re-checked (with backoff) so it comes back by itself.
-            connection.unreachable_checks += 1
+            connection.unreachable_checks = min(
+                connection.unreachable_checks + 1, UNREACHABLE_COUNT_MAX
+            )
             connection.next_recheck_at = now + unreachable_backoff(connection.unreachable_checks)
         else:
             connection.unreachable_checks = 0
@@ -1053,7 +1059,9 @@ def incident_escalate(*, incident, now=None) -> int:
             connection.problem_message = ""
             connection.failing_since = connection.unreachable_since or incident.started_at
             connection.unreachable_since = None
-            connection.unreachable_checks += 1
+            connection.unreachable_checks = min(
+                connection.unreachable_checks + 1, UNREACHABLE_COUNT_MAX
+            )
             # Due again as soon as the incident ends (probes decide when).
             connection.next_recheck_at = now
             connection.save(

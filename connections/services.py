@@ -232,7 +232,8 @@ def check_deadline(now, *, waiting_for: float | None = None):
 
 
 class CheckNotStarted(Exception):
-    """A test was not started; `reason` says why ("in_flight", "cooldown" or "queue_down")."""
+    """A test was not started; `reason` says why ("in_flight", "cooldown", "queue_down", or
+    "not_due": the connection is no longer in a status the caller re-checks)."""
 
     def __init__(self, reason: str, *, retry_in: int | None = None) -> None:
         super().__init__(reason)
@@ -262,6 +263,7 @@ def connection_request_check(
     requested_by=None,
     countdown: float | None = None,
     enqueue: bool = True,
+    only_if_status: frozenset[str] | None = None,
 ) -> ConnectionCheck:
     """Start a test: lock the row, mark it `testing`, record the check, enqueue on commit.
 
@@ -276,6 +278,9 @@ def connection_request_check(
         locked = Connection.objects.select_for_update().get(pk=connection.pk)
         if locked.status == ConnectionStatus.TESTING:
             raise CheckNotStarted("in_flight")
+        if only_if_status is not None and locked.status not in only_if_status:
+            # Read again under the lock: the caller's list is older (a key replaced since).
+            raise CheckNotStarted("not_due")
         if trigger != CheckTrigger.SCHEDULE:
             last = locked.checks.order_by("-created_at").values_list("created_at", flat=True)
             last_at = last.first()
@@ -806,6 +811,11 @@ def _reap(*, connection_id: int, now) -> bool:
     return True
 
 
+# A key replaced after the scheduler listed its connection is untested: its owner runs the
+# first test of the new key.
+_RECHECKED_STATUSES = frozenset({ConnectionStatus.ONLINE, ConnectionStatus.FAILED})
+
+
 def connections_schedule_rechecks(*, now=None) -> int:
     """Re-test online connections whose last test is older than the re-check interval.
 
@@ -878,7 +888,10 @@ def connections_schedule_rechecks(*, now=None) -> int:
         countdown = max(0.0, at - (time.monotonic() - started))
         try:
             check = connection_request_check(
-                connection=Connection(pk=pk), trigger=CheckTrigger.SCHEDULE, countdown=countdown
+                connection=Connection(pk=pk),
+                trigger=CheckTrigger.SCHEDULE,
+                countdown=countdown,
+                only_if_status=_RECHECKED_STATUSES,
             )
         except CheckNotStarted:
             continue

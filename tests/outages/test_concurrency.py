@@ -119,3 +119,20 @@ def test_incident_escalation_leaves_a_connection_whose_key_was_replaced_meanwhil
         Strategy.objects.exclude(connection=replaced).values_list("pause_reason", flat=True)
     ) == {"exchange_unavailable"}
     assert sorted(m.to[0] for m in mail.outbox) == [alice.email, bob.email]
+
+
+def test_the_scheduler_does_not_recheck_a_connection_whose_key_was_replaced_meanwhile(alice):
+    connection = make_connection(alice)
+    Connection.objects.filter(pk=connection.pk).update(
+        status="online", last_tested_at=timezone.now() - timedelta(hours=1)
+    )
+    enqueued = []
+    original = services._enqueue_check
+    services._enqueue_check = lambda check_id, **options: enqueued.append(check_id)
+    try:
+        _beside_a_key_replacement(connection, services.connections_schedule_rechecks)
+    finally:
+        services._enqueue_check = original
+    connection.refresh_from_db()
+    assert connection.status == "untested" and connection.current_check_id is None
+    assert enqueued == []

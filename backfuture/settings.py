@@ -170,6 +170,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "connections.context_processors.exchange_incidents",
             ],
         },
     },
@@ -410,6 +411,26 @@ CONNECTION_RATE_LIMIT_SCALE = {
     slug: float(factor)
     for slug, factor in env.dict("CONNECTION_RATE_LIMIT_SCALE", default={}).items()
 }
+# Outages (docs/architecture.md, "Outages and key expiry"). A re-check that cannot reach the
+# exchange keeps an Online connection usable for this many seconds before it fails: a weekly
+# maintenance or a short network hiccup should not stop a strategy or wake its owner.
+CONNECTION_OUTAGE_GRACE = env.int("CONNECTION_OUTAGE_GRACE", default=1800)
+# Backoff between re-checks of a connection that could not reach its exchange: the first wait
+# in seconds, doubling up to the maximum (also how often a temporarily failed one is retried).
+CONNECTION_UNREACHABLE_BACKOFF = env.int("CONNECTION_UNREACHABLE_BACKOFF", default=60)
+CONNECTION_UNREACHABLE_BACKOFF_MAX = env.int("CONNECTION_UNREACHABLE_BACKOFF_MAX", default=600)
+# An exchange is in an incident when, among its connections checked in the last
+# EXCHANGE_INCIDENT_WINDOW seconds, at least EXCHANGE_INCIDENT_MIN_CONNECTIONS and at least
+# EXCHANGE_INCIDENT_FAILURE_SHARE of them could not reach it (reasons in the docs).
+EXCHANGE_INCIDENT_WINDOW = env.int("EXCHANGE_INCIDENT_WINDOW", default=300)
+EXCHANGE_INCIDENT_MIN_CONNECTIONS = env.int("EXCHANGE_INCIDENT_MIN_CONNECTIONS", default=5)
+EXCHANGE_INCIDENT_FAILURE_SHARE = env.float("EXCHANGE_INCIDENT_FAILURE_SHARE", default=0.5)
+# During an incident: re-checks of the exchange slow to this many probes per scheduler run...
+EXCHANGE_INCIDENT_PROBES = env.int("EXCHANGE_INCIDENT_PROBES", default=2)
+# ...and it ends when this many checks in a row were answered by the exchange.
+EXCHANGE_INCIDENT_END_PASSES = env.int("EXCHANGE_INCIDENT_END_PASSES", default=2)
+# How often beat looks for keys that expire soon (reminders 14, 3 and 1 days before), seconds.
+KEY_EXPIRY_CHECK_INTERVAL = env.int("KEY_EXPIRY_CHECK_INTERVAL", default=3600)
 # The public address of the site, for links in emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # The product's name in emails (subject prefix, greeting, signature) instead of the host name.
@@ -423,6 +444,10 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-tests": {
         "task": "connections.tasks.connections_reap_stale_tests",
         "schedule": float(CONNECTION_REAPER_INTERVAL),
+    },
+    "key-expiry": {
+        "task": "connections.tasks.connections_key_expiry",
+        "schedule": float(KEY_EXPIRY_CHECK_INTERVAL),
     },
 }
 

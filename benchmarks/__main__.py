@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick]`: the four benchmarks one after the other (about 15 min;
+"""`python -m benchmarks [--quick]`: the five benchmarks one after the other (about 16 min;
 `--quick` runs the fleet on 2,000 connections and the memory benchmark on 2,000 tests)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 
 from benchmarks.common import ROOT
 
-RUNS = ("latency", "dashboard", "fleet", "memory")
+RUNS = ("latency", "dashboard", "fleet", "memory", "outage")
 QUICK = {"fleet": ["--quick"], "memory": ["--checks", "2000"]}
 
 

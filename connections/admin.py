@@ -10,7 +10,13 @@ from django.utils.translation import ngettext
 from backfuture.admin_lookups import ShownLookupsOnlyMixin
 from backfuture.display import when
 from connections import hooks, presenters, services
-from connections.models import AuditEvent, Connection, ConnectionCheck
+from connections.models import (
+    AuditEvent,
+    Connection,
+    ConnectionCheck,
+    ExchangeIncident,
+    IncidentEvent,
+)
 
 # Columns that hold key material. Listed once so every admin below excludes them.
 SECRET_FIELDS = ("api_key", "api_secret", "passphrase", "key_fingerprint")
@@ -274,6 +280,60 @@ class AuditEventAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "data",
     )
     date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The incident's timeline: opened, lasted past the grace period, ended."""
+
+    model = IncidentEvent
+    fields = ("at", "kind", "detail")
+    readonly_fields = fields
+    ordering = ("at", "id")
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+@admin.register(ExchangeIncident)
+class ExchangeIncidentAdmin(ShownLookupsOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Exchange-wide outages (docs/architecture.md, "Outages and key expiry"): when each began,
+    was noticed, outlasted the grace period and ended, with what it did."""
+
+    list_display = (
+        "exchange",
+        "started_at",
+        "ended_at",
+        "duration",
+        "probes",
+        "connections_failed",
+        "users_notified",
+    )
+    list_filter = ("exchange",)
+    readonly_fields = (
+        "exchange",
+        "started_at",
+        "detected_at",
+        "escalated_at",
+        "ended_at",
+        "duration",
+        "probes",
+        "connections_failed",
+        "users_notified",
+    )
+    inlines = [IncidentEventInline]
+    date_hierarchy = "started_at"
+
+    @admin.display(description=_("duration"))
+    def duration(self, obj: ExchangeIncident) -> str:
+        from django.utils import timezone
+
+        end = obj.ended_at or timezone.now()
+        minutes = int((end - obj.started_at).total_seconds() // 60)
+        text = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+        return text if obj.ended_at else f"{text} (ongoing)"
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -90,6 +90,13 @@ class Connection(models.Model):
     )
     testing_since = models.DateTimeField(null=True, blank=True)
     key_replaced_at = models.DateTimeField(null=True, blank=True)
+    # Outages (docs/architecture.md, "Outages and key expiry"): since when re-checks of this
+    # Online connection could not reach its exchange (a temporary category, still inside the
+    # grace period), how many in a row, and when the next re-check is due (the backoff; also set
+    # on a connection that failed for a temporary reason, so it comes back by itself).
+    unreachable_since = models.DateTimeField(null=True, blank=True)
+    unreachable_checks = models.PositiveSmallIntegerField(default=0)
+    next_recheck_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -220,6 +227,9 @@ class AuditAction(models.TextChoices):
     STRATEGY_SETTINGS_CHANGED = "strategy_settings_changed", _("Strategy settings changed")
     STRATEGY_ENABLED = "strategy_enabled", _("Strategy enabled")
     STRATEGY_PAUSED = "strategy_paused", _("Strategy paused")
+    STRATEGY_RESUMED = "strategy_resumed", _("Strategy resumed")
+    KEY_EXPIRY_REMINDER = "key_expiry_reminder", _("Key expiry reminder sent")
+    EXCHANGE_OUTAGE = "exchange_outage", _("Exchange not answering")
     STRATEGY_DELETED = "strategy_deleted", _("Strategy deleted")
     ADMIN_ACTION = "admin_action", _("Support action")
 
@@ -261,3 +271,106 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} · {self.object_label}"
+
+
+class ExchangeIncident(models.Model):
+    """An exchange-wide outage: most recent checks of one exchange could not reach it.
+
+    Opened and closed by `connections_update_incidents` (the re-check scheduler's beat); while
+    open, re-checks of the exchange slow to probes and per-connection failure emails are held.
+    """
+
+    exchange = models.CharField(max_length=20)
+    # The first temporary failure that counted towards it: "not answering since 14:02".
+    started_at = models.DateTimeField()
+    detected_at = models.DateTimeField()
+    # When it lasted past the grace period: its connections failed, their owners were told.
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    probes = models.PositiveIntegerField(default=0)
+    connections_failed = models.PositiveIntegerField(default=0)
+    users_notified = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("exchange incident")
+        verbose_name_plural = _("exchange incidents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exchange"],
+                condition=models.Q(ended_at__isnull=True),
+                name="exchange_incident_one_open_per_exchange",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exchange} since {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+
+class IncidentEventKind(models.TextChoices):
+    OPENED = "opened", "Opened"
+    PROBES = "probes", "Probes sent"
+    ESCALATED = "escalated", "Lasted past the grace period"
+    ENDED = "ended", "Ended"
+
+
+class IncidentEvent(models.Model):
+    """One line of an incident's timeline (the admin shows them; staff-only, English)."""
+
+    incident = models.ForeignKey(ExchangeIncident, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=12, choices=IncidentEventKind.choices)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("incident event")
+        verbose_name_plural = _("incident events")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%H:%M:%S}"
+
+
+class IncidentNotice(models.Model):
+    """The one email a user gets about one incident (the unique constraint makes it one)."""
+
+    incident = models.ForeignKey(ExchangeIncident, on_delete=models.CASCADE, related_name="notices")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="incident_notice_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Incident {self.incident_id} notice to user {self.user_id}"
+
+
+class KeyExpiryReminder(models.Model):
+    """A reminder sent about one key's expiry; `days_before` 0 is the expiry day itself.
+
+    Keyed by the expiry it was about: a replaced key (another expiry) gets its own reminders,
+    and the unique constraint means never two reminders of the same kind.
+    """
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="expiry_reminders"
+    )
+    expires_at = models.DateTimeField()
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "expires_at", "days_before"], name="key_expiry_reminder_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder {self.days_before} days before, connection {self.connection_id}"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from backfuture.cache import CacheUnavailable
 from connections.models import AuditEvent, Connection, ConnectionCheck
 
 
@@ -41,3 +46,45 @@ def audit_events_for_strategy(*, user, strategy_id: int, limit: int = 20) -> Que
     return AuditEvent.objects.filter(
         owner=user, object_type="strategy", object_id=strategy_id
     ).select_related("actor")[:limit]
+
+
+# The open incidents, for every page's banner. Published to the cache by the incident services
+# on every change and by each re-check scheduler run (connections_update_incidents), so a page
+# never queries for them; a lost cache key only hides the banner until the next run.
+INCIDENTS_CACHE_KEY = "exchange-incidents:open"
+
+
+@dataclass(frozen=True)
+class IncidentBanner:
+    pk: int
+    exchange: str
+    started_at: datetime
+    escalated: bool
+
+
+def open_incidents() -> list[IncidentBanner]:
+    """Every open exchange incident, as last published."""
+    try:
+        cached = cache.get(INCIDENTS_CACHE_KEY) or []
+    except CacheUnavailable:
+        cached = []
+    return [
+        IncidentBanner(pk, exchange, datetime.fromisoformat(started), escalated)
+        for pk, exchange, started, escalated in cached
+    ]
+
+
+def open_incidents_for(*, user) -> list[IncidentBanner]:
+    """The open incidents on exchanges where `user` has a (non-demo) connection, for the banner
+    every signed-in page carries. No query while no incident is open; one while one is."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    incidents = open_incidents()
+    if not incidents:
+        return []
+    mine = set(
+        Connection.objects.filter(
+            owner=user, demo=False, exchange__in=[i.exchange for i in incidents]
+        ).values_list("exchange", flat=True)
+    )
+    return [incident for incident in incidents if incident.exchange in mine]

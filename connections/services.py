@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from backfuture.cache import CacheUnavailable
 from backfuture.fields import fingerprint, fingerprints, reveal
 from backfuture.mail import mail_send
 from connections import hooks
@@ -169,6 +171,9 @@ def connection_replace_key(
         locked.key_expires_at = None
         locked.clock_skew_ms = None
         locked.failing_since = None
+        locked.unreachable_since = None
+        locked.unreachable_checks = 0
+        locked.next_recheck_at = None
         locked.key_replaced_at = now
         locked.save()
         from connections import audit
@@ -227,7 +232,8 @@ def check_deadline(now, *, waiting_for: float | None = None):
 
 
 class CheckNotStarted(Exception):
-    """A test was not started; `reason` says why ("in_flight", "cooldown" or "queue_down")."""
+    """A test was not started; `reason` says why ("in_flight", "cooldown", "queue_down", or
+    "not_due": the connection is no longer in a status the caller re-checks)."""
 
     def __init__(self, reason: str, *, retry_in: int | None = None) -> None:
         super().__init__(reason)
@@ -257,6 +263,7 @@ def connection_request_check(
     requested_by=None,
     countdown: float | None = None,
     enqueue: bool = True,
+    only_if_status: frozenset[str] | None = None,
 ) -> ConnectionCheck:
     """Start a test: lock the row, mark it `testing`, record the check, enqueue on commit.
 
@@ -271,6 +278,9 @@ def connection_request_check(
         locked = Connection.objects.select_for_update().get(pk=connection.pk)
         if locked.status == ConnectionStatus.TESTING:
             raise CheckNotStarted("in_flight")
+        if only_if_status is not None and locked.status not in only_if_status:
+            # Read again under the lock: the caller's list is older (a key replaced since).
+            raise CheckNotStarted("not_due")
         if trigger != CheckTrigger.SCHEDULE:
             last = locked.checks.order_by("-created_at").values_list("created_at", flat=True)
             last_at = last.first()
@@ -480,12 +490,77 @@ def connection_check_postponed(*, check_id: int, countdown: float) -> None:
     ).update(deadline=check_deadline(now, waiting_for=countdown))
 
 
-def _notify_if_unwatched(*, connection_id: int, trigger: str, newly_failed: bool) -> None:
+def _notify_if_unwatched(
+    *, connection_id: int, trigger: str, newly_failed: bool, held: bool = False
+) -> None:
     """Email the owner, once per transition to failed, unless they started this test
     themselves: they are watching it on the page (issue 19). Re-checks, and tests started by
-    support or operations, are emailed, also when the reaper fails them."""
-    if newly_failed and trigger != CheckTrigger.USER:
+    support or operations, are emailed, also when the reaper fails them. A temporary failure
+    while its exchange is in an incident is `held`: the incident sends one email per user."""
+    if newly_failed and trigger != CheckTrigger.USER and not held:
         transaction.on_commit(lambda: notify_connection_failed(connection_id=connection_id))
+
+
+TEMPORARY_CATEGORIES = frozenset(str(c) for c in Category if c.is_temporary)
+
+
+def is_temporary(category: str) -> bool:
+    return category in TEMPORARY_CATEGORIES
+
+
+# The backoff reaches its maximum long before this; the count stops here, within its column.
+UNREACHABLE_COUNT_MAX = 1000
+
+
+def unreachable_backoff(checks: int) -> timedelta:
+    """The wait before the next re-check after `checks` in a row could not reach the exchange."""
+    base = settings.CONNECTION_UNREACHABLE_BACKOFF * 2 ** max(0, checks - 1)
+    return timedelta(seconds=min(base, settings.CONNECTION_UNREACHABLE_BACKOFF_MAX))
+
+
+def open_incident(exchange: str):
+    from connections.models import ExchangeIncident
+
+    return ExchangeIncident.objects.filter(exchange=exchange, ended_at__isnull=True).first()
+
+
+def _record_unreachable(*, connection: Connection, check: ConnectionCheck, now) -> None:
+    """A re-check of an Online connection could not reach its exchange, within the grace period:
+    the connection stays Online (and usable), keeps its last passing report, and is re-checked
+    with backoff; the grace period's end is itself a re-check, so it fails on time."""
+    from connections import audit
+
+    connection.unreachable_since = connection.unreachable_since or now
+    connection.unreachable_checks = min(connection.unreachable_checks + 1, UNREACHABLE_COUNT_MAX)
+    grace_ends = connection.unreachable_since + timedelta(seconds=settings.CONNECTION_OUTAGE_GRACE)
+    connection.next_recheck_at = min(
+        now + unreachable_backoff(connection.unreachable_checks), grace_ends
+    )
+    connection.status = ConnectionStatus.ONLINE
+    connection.testing_since = None
+    connection.save(
+        update_fields=[
+            "status",
+            "testing_since",
+            "unreachable_since",
+            "unreachable_checks",
+            "next_recheck_at",
+            "updated_at",
+        ]
+    )
+    audit.record(
+        connection,
+        "test_finished",
+        data={
+            "check": check.pk,
+            "verdict": "failed",
+            "category": check.category,
+            "within_grace": True,
+        },
+    )
+    hooks.announce(
+        hooks.ConnectionEvent(connection, hooks.UNREACHABLE, reason=hooks.REASON_UNAVAILABLE)
+    )
 
 
 def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
@@ -493,8 +568,14 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
 
     A stale or duplicate run (a newer test started, the key was replaced, the reaper already
     closed it, or the same task ran twice) can never overwrite a newer result.
+
+    Outages (docs/architecture.md, "Outages and key expiry"): a re-check of an Online
+    connection that ends in a temporary category keeps it Online for the grace period; past it,
+    or for a test a person started, it fails with the pause reason `exchange_unavailable`
+    (strategies that allow it resume when a test passes again). Permanent categories fail at
+    once. A passing test after either announces `back_online`.
     """
-    from connections import audit
+    from connections import audit, expiry
 
     now = timezone.now()
     with transaction.atomic():
@@ -526,6 +607,18 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
             update_fields=["state", "verdict", "category", "message", "report", "finished_at"]
         )
 
+        temporary = failed and is_temporary(category)
+        grace = timedelta(seconds=settings.CONNECTION_OUTAGE_GRACE)
+        if (
+            temporary
+            and check.trigger == CheckTrigger.SCHEDULE
+            and connection.failing_since is None
+            and now - (connection.unreachable_since or now) < grace
+        ):
+            _record_unreachable(connection=connection, check=check, now=now)
+            return True
+
+        was_down = connection.failing_since is not None or connection.unreachable_since is not None
         newly_failed = failed and connection.failing_since is None
         connection.status = ConnectionStatus.FAILED if failed else ConnectionStatus.ONLINE
         connection.problem_category = category
@@ -533,16 +626,31 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
         connection.reported_ip = report.reported_ip if failed else None
         connection.permissions = list(report.permissions)
         connection.ip_restricted = report.ip_restricted
-        connection.key_expires_at = report.key_expires_at
+        connection.key_expires_at = report.key_expires_at or expiry.implied_expiry(
+            connection, report
+        )
         connection.clock_skew_ms = report.clock_skew_ms
         connection.last_report = data
         connection.last_tested_at = now
         connection.testing_since = None
         if failed:
-            connection.failing_since = connection.failing_since or now
+            # An outage that outlasted the grace period began when the first check failed.
+            connection.failing_since = (
+                connection.failing_since or connection.unreachable_since or now
+            )
         else:
             connection.failing_since = None
             connection.last_online_at = now
+        if temporary:
+            # Keeps being re-checked (with backoff) so it comes back by itself.
+            connection.unreachable_checks = min(
+                connection.unreachable_checks + 1, UNREACHABLE_COUNT_MAX
+            )
+            connection.next_recheck_at = now + unreachable_backoff(connection.unreachable_checks)
+        else:
+            connection.unreachable_checks = 0
+            connection.next_recheck_at = None
+        connection.unreachable_since = None
         connection.save()
         audit.record(
             connection,
@@ -551,11 +659,15 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
             data={"check": check.pk, "verdict": check.verdict, "category": category},
         )
         if failed:
-            hooks.announce(
-                hooks.ConnectionEvent(connection, hooks.FAILED, reason="connection_failed")
-            )
+            reason = hooks.REASON_UNAVAILABLE if temporary else hooks.REASON_FAILED
+            hooks.announce(hooks.ConnectionEvent(connection, hooks.FAILED, reason=reason))
+        elif was_down:
+            hooks.announce(hooks.ConnectionEvent(connection, hooks.BACK_ONLINE, reason="online"))
         _notify_if_unwatched(
-            connection_id=connection.pk, trigger=check.trigger, newly_failed=newly_failed
+            connection_id=connection.pk,
+            trigger=check.trigger,
+            newly_failed=newly_failed,
+            held=temporary and open_incident(connection.exchange) is not None,
         )
     return True
 
@@ -616,7 +728,10 @@ def notify_connection_failed(*, connection_id: int) -> None:
             "interrupted": connection.problem_message == "interrupted",
             "url": settings.SITE_URL.rstrip("/")
             + reverse("connections:detail", args=[connection.pk]),
-            "paused": connection.strategies.filter(pause_reason="connection_failed").count(),
+            "paused": connection.strategies.filter(
+                pause_reason__in=[hooks.REASON_FAILED, hooks.REASON_UNAVAILABLE], status="paused"
+            ).count(),
+            "temporary": is_temporary(connection.problem_category),
         }
         subject = _("Connection “%(name)s” failed its test") % {"name": connection.name}
         body = render_to_string("connections/email/connection_failed.txt", context)
@@ -696,6 +811,11 @@ def _reap(*, connection_id: int, now) -> bool:
     return True
 
 
+# A key replaced after the scheduler listed its connection is untested: its owner runs the
+# first test of the new key.
+_RECHECKED_STATUSES = frozenset({ConnectionStatus.ONLINE, ConnectionStatus.FAILED})
+
+
 def connections_schedule_rechecks(*, now=None) -> int:
     """Re-test online connections whose last test is older than the re-check interval.
 
@@ -711,22 +831,54 @@ def connections_schedule_rechecks(*, now=None) -> int:
     now = now or timezone.now()
     period = settings.CONNECTION_RECHECK_SCHEDULE_PERIOD
     due_before = now - timedelta(seconds=settings.CONNECTION_RECHECK_INTERVAL)
+    incidents = connections_update_incidents(now=now)
     planned: list[tuple[float, int]] = []
+    probing: dict[int, int] = {}  # connection id → the incident its re-check probes
+    probes: dict[int, int] = {}
     for spec in registry.all_specs(include_demo=True):
         # The re-checks' share of what the IP-scoped limits allow all our workers together
         # (UID-scoped limits are per account, and a test calls each endpoint once).
         per_second = throttle.recheck_rate(spec)
         budget = max(1, int(per_second * period))
-        due = Connection.objects.filter(
-            exchange=spec.slug, status=ConnectionStatus.ONLINE, last_tested_at__lt=due_before
-        ).order_by("last_tested_at")
+        # Online and due, or waiting out a backoff after the exchange did not answer (Online
+        # within the grace period, or failed for a temporary reason).
+        due = (
+            Connection.objects.filter(exchange=spec.slug)
+            .filter(
+                Q(
+                    status=ConnectionStatus.ONLINE,
+                    next_recheck_at__isnull=True,
+                    last_tested_at__lt=due_before,
+                )
+                | Q(
+                    status__in=[ConnectionStatus.ONLINE, ConnectionStatus.FAILED],
+                    next_recheck_at__lte=now,
+                )
+            )
+            .order_by(Coalesce("next_recheck_at", "last_tested_at"), "pk")
+        )
+        incident = incidents.get(spec.slug)
+        if incident is not None:
+            # The exchange is not answering: a few probes every run instead of the fleet,
+            # whatever each connection's backoff (a probe asks about the exchange, not the
+            # key), the longest unchecked first. The others are re-checked at the normal pace
+            # once it has ended.
+            budget = min(budget, settings.EXCHANGE_INCIDENT_PROBES)
+            due = (
+                Connection.objects.filter(exchange=spec.slug, demo=False)
+                .filter(
+                    Q(status=ConnectionStatus.ONLINE)
+                    | Q(status=ConnectionStatus.FAILED, next_recheck_at__isnull=False)
+                )
+                .order_by(Coalesce("next_recheck_at", "last_tested_at"), "pk")
+            )
         # One slot per test at the allowed rate, with jitter within the slot: a short list is
         # done sooner instead of being stretched over the period.
         slot = 1 / per_second
-        planned += [
-            (index * slot + random.uniform(0, slot), pk)
-            for index, pk in enumerate(due.values_list("pk", flat=True)[:budget])
-        ]
+        pks = list(due.values_list("pk", flat=True)[:budget])
+        planned += [(index * slot + random.uniform(0, slot), pk) for index, pk in enumerate(pks)]
+        if incident is not None:
+            probing.update(dict.fromkeys(pks, incident.pk))
     # Created in the order they start, every exchange's first tests at once; slots count
     # from the start of this run, so the time spent creating thousands of checks does not
     # slow the pace. The throttle enforces the rate; this only keeps tasks from queueing at it.
@@ -735,10 +887,388 @@ def connections_schedule_rechecks(*, now=None) -> int:
     for at, pk in planned:
         countdown = max(0.0, at - (time.monotonic() - started))
         try:
-            connection_request_check(
-                connection=Connection(pk=pk), trigger=CheckTrigger.SCHEDULE, countdown=countdown
+            check = connection_request_check(
+                connection=Connection(pk=pk),
+                trigger=CheckTrigger.SCHEDULE,
+                countdown=countdown,
+                only_if_status=_RECHECKED_STATUSES,
             )
         except CheckNotStarted:
             continue
         scheduled += 1
+        if probing.get(check.connection_id) is not None:
+            probes[probing[check.connection_id]] = probes.get(probing[check.connection_id], 0) + 1
+    from connections.models import ExchangeIncident
+
+    for incident_id, count in probes.items():
+        ExchangeIncident.objects.filter(pk=incident_id).update(probes=F("probes") + count)
     return scheduled
+
+
+# --- Exchange-wide incidents (docs/architecture.md, "Outages and key expiry") ----------------
+
+
+def connections_update_incidents(*, now=None) -> dict:
+    """Open, escalate and end exchange incidents from the recent checks; the open ones by slug.
+
+    Run by the re-check scheduler before it plans (so a new incident slows re-checks at once).
+    An exchange is in an incident when, among its connections whose latest check finished in
+    the last EXCHANGE_INCIDENT_WINDOW seconds, at least EXCHANGE_INCIDENT_MIN_CONNECTIONS and at
+    least EXCHANGE_INCIDENT_FAILURE_SHARE of them could not reach it. It ends when its latest
+    EXCHANGE_INCIDENT_END_PASSES checks were answered (a pass, or a permanent failure: the
+    exchange answered). Demo connections (other hosts) never count.
+    """
+    from connections.models import ExchangeIncident
+
+    now = now or timezone.now()
+    open_ones = {i.exchange: i for i in ExchangeIncident.objects.filter(ended_at__isnull=True)}
+    result = {}
+    for spec in registry.all_specs(include_demo=False):
+        incident = open_ones.get(spec.slug)
+        if incident is None:
+            incident = _incident_open_if_due(exchange=spec.slug, now=now)
+            if incident is None:
+                continue
+        elif _incident_answered_again(incident=incident):
+            _incident_end(incident=incident, now=now)
+            continue
+        if incident.escalated_at is None and now - incident.started_at >= timedelta(
+            seconds=settings.CONNECTION_OUTAGE_GRACE
+        ):
+            incident_escalate(incident=incident, now=now)
+        result[spec.slug] = incident
+    incidents_publish()
+    return result
+
+
+def incidents_publish() -> None:
+    """Put the open incidents where every page's banner reads them (the cache, for three
+    scheduler periods: each run publishes again, so a lost key comes back within one)."""
+    from connections import selectors
+    from connections.models import ExchangeIncident
+
+    rows = [
+        [i.pk, i.exchange, i.started_at.isoformat(), i.escalated_at is not None]
+        for i in ExchangeIncident.objects.filter(ended_at__isnull=True).order_by("pk")
+    ]
+    try:
+        cache.set(
+            selectors.INCIDENTS_CACHE_KEY, rows, 3 * settings.CONNECTION_RECHECK_SCHEDULE_PERIOD
+        )
+    except CacheUnavailable:
+        logger.warning("exchange incident banner not published: the cache is unavailable")
+
+
+def _finished_checks(exchange: str):
+    return ConnectionCheck.objects.filter(
+        connection__exchange=exchange,
+        connection__demo=False,
+        state=CheckState.FINISHED,
+        verdict__in=["online", "failed"],
+    )
+
+
+def _incident_open_if_due(*, exchange: str, now):
+    from connections.models import ExchangeIncident, IncidentEvent
+
+    since = now - timedelta(seconds=settings.EXCHANGE_INCIDENT_WINDOW)
+    rows = (
+        _finished_checks(exchange)
+        .filter(finished_at__gte=since)
+        .order_by("finished_at", "pk")
+        .values_list("connection_id", "finished_at", "category")
+    )
+    latest: dict[int, str] = {}
+    first_failure = None
+    for connection_id, finished_at, category in rows:
+        latest[connection_id] = category
+        if is_temporary(category) and first_failure is None:
+            first_failure = finished_at
+    failing = sum(1 for category in latest.values() if is_temporary(category))
+    if (
+        failing < settings.EXCHANGE_INCIDENT_MIN_CONNECTIONS
+        or failing < settings.EXCHANGE_INCIDENT_FAILURE_SHARE * len(latest)
+    ):
+        return None
+    try:
+        with transaction.atomic():
+            incident = ExchangeIncident.objects.create(
+                exchange=exchange, started_at=first_failure, detected_at=now
+            )
+            IncidentEvent.objects.create(
+                incident=incident,
+                at=now,
+                kind="opened",
+                detail={"failing": failing, "checked": len(latest)},
+            )
+    except IntegrityError:  # another scheduler run opened it first
+        return open_incident(exchange)
+    incidents_publish()
+    logger.warning(
+        "exchange incident: %s of %s %s connections checked recently could not reach it",
+        failing,
+        len(latest),
+        exchange,
+    )
+    return incident
+
+
+def _incident_answered_again(*, incident) -> bool:
+    needed = settings.EXCHANGE_INCIDENT_END_PASSES
+    latest = list(
+        _finished_checks(incident.exchange)
+        .filter(finished_at__gte=incident.detected_at)
+        .order_by("-finished_at", "-pk")
+        .values_list("category", flat=True)[:needed]
+    )
+    return len(latest) == needed and not any(is_temporary(c) for c in latest)
+
+
+def _incident_end(*, incident, now) -> None:
+    from connections.models import ExchangeIncident, IncidentEvent
+
+    with transaction.atomic():
+        # Every connection still waiting for a re-check (held during the incident) is due now;
+        # the scheduler takes them at the exchange's normal re-check pace.
+        held = Connection.objects.filter(
+            exchange=incident.exchange, demo=False, next_recheck_at__gt=now
+        ).update(next_recheck_at=now)
+        ended = ExchangeIncident.objects.filter(pk=incident.pk, ended_at__isnull=True).update(
+            ended_at=now
+        )
+        if ended:
+            IncidentEvent.objects.create(
+                incident=incident, at=now, kind="ended", detail={"probes": incident.probes}
+            )
+    incident.ended_at = now
+    incidents_publish()
+    logger.warning("exchange incident on %s ended; %s connections due now", incident.exchange, held)
+
+
+def incident_escalate(*, incident, now=None) -> int:
+    """The incident lasted past the grace period: its Online connections fail (their strategies
+    pause with the reason `exchange_unavailable`), and each owner of a connection failing for a
+    temporary reason gets one email about it. Returns how many connections failed.
+
+    Each connection is locked and re-read on its own, in id order, so a test result or a key
+    replacement written meanwhile is never overwritten: a connection no longer Online is left
+    as it is.
+    """
+    from connections import audit
+    from connections.models import ExchangeIncident, IncidentEvent, IncidentNotice
+
+    now = now or timezone.now()
+    affected = Connection.objects.filter(
+        exchange=incident.exchange, demo=False, status=ConnectionStatus.ONLINE
+    ).order_by("pk")
+    failed = 0
+    for pk in list(affected.values_list("pk", flat=True)):
+        with transaction.atomic():
+            connection = Connection.objects.select_for_update().filter(pk=pk).first()
+            if connection is None or connection.status != ConnectionStatus.ONLINE:
+                continue
+            connection.status = ConnectionStatus.FAILED
+            connection.problem_category = Category.EXCHANGE_UNAVAILABLE
+            connection.problem_message = ""
+            connection.failing_since = connection.unreachable_since or incident.started_at
+            connection.unreachable_since = None
+            connection.unreachable_checks = min(
+                connection.unreachable_checks + 1, UNREACHABLE_COUNT_MAX
+            )
+            # Due again as soon as the incident ends (probes decide when).
+            connection.next_recheck_at = now
+            connection.save(
+                update_fields=[
+                    "status",
+                    "problem_category",
+                    "problem_message",
+                    "failing_since",
+                    "unreachable_since",
+                    "unreachable_checks",
+                    "next_recheck_at",
+                    "updated_at",
+                ]
+            )
+            audit.record(connection, "exchange_outage", data={"incident": incident.pk})
+            hooks.announce(
+                hooks.ConnectionEvent(connection, hooks.FAILED, reason=hooks.REASON_UNAVAILABLE)
+            )
+            failed += 1
+    owners = set(
+        Connection.objects.filter(
+            exchange=incident.exchange,
+            demo=False,
+            status=ConnectionStatus.FAILED,
+            problem_category__in=TEMPORARY_CATEGORIES,
+        ).values_list("owner_id", flat=True)
+    )
+    notified = 0
+    for owner_id in sorted(owners):
+        with transaction.atomic():
+            _notice, created = IncidentNotice.objects.get_or_create(
+                incident=incident, user_id=owner_id, defaults={"sent_at": now}
+            )
+            if created:
+                notify_incident(incident=incident, user_id=owner_id)
+                notified += 1
+    with transaction.atomic():
+        ExchangeIncident.objects.filter(pk=incident.pk).update(
+            escalated_at=now,
+            connections_failed=F("connections_failed") + failed,
+            users_notified=F("users_notified") + notified,
+        )
+        IncidentEvent.objects.create(
+            incident=incident,
+            at=now,
+            kind="escalated",
+            detail={"connections_failed": failed, "users_notified": notified},
+        )
+    incident.escalated_at = now
+    incidents_publish()
+    return failed
+
+
+def notify_incident(*, incident, user_id: int) -> None:
+    """The one email a user gets about an incident, in their language: which of their
+    connections and strategies it stopped, and that we resume what may resume by itself."""
+    from django.contrib.auth import get_user_model
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils import translation
+
+    from backfuture.display import when
+    from connections import presenters
+
+    user = get_user_model().objects.get(pk=user_id)
+    connections = list(
+        Connection.objects.filter(
+            owner_id=user_id,
+            exchange=incident.exchange,
+            demo=False,
+            status=ConnectionStatus.FAILED,
+            problem_category__in=TEMPORARY_CATEGORIES,
+        ).order_by("name")
+    )
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        exchange = presenters.exchange_label(incident.exchange)
+        context = {
+            "exchange": exchange,
+            "since": when(incident.started_at),
+            "connections": connections,
+            "paused": sum(
+                c.strategies.filter(pause_reason=hooks.REASON_UNAVAILABLE, status="paused").count()
+                for c in connections
+            ),
+            "url": settings.SITE_URL.rstrip("/") + reverse("home"),
+        }
+        subject = _("%(exchange)s is not answering") % {"exchange": exchange}
+        body = render_to_string("connections/email/exchange_incident.txt", context)
+    mail_send(subject=subject, body=body, to=[user.email])
+
+
+# --- Keys that expire -----------------------------------------------------------------------
+
+
+def connections_key_expiry(*, now=None) -> int:
+    """Remind owners of keys that expire soon (14, 3 and 1 days before) and, on the expiry day,
+    pause the key's strategies with the reason "key expired". Returns the reminders sent.
+
+    Idempotent: a reminder is recorded once per key expiry and kind (a unique constraint),
+    each connection is locked and its expiry re-read before anything is sent, so a key
+    replaced meanwhile (its expiry cleared or moved) is judged by its new value.
+    """
+    from connections import expiry
+
+    now = now or timezone.now()
+    horizon = now + timedelta(days=max(expiry.REMINDER_DAYS))
+    candidates = (
+        Connection.objects.filter(key_expires_at__isnull=False, key_expires_at__lte=horizon)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return sum(connection_key_expiry(connection_id=pk, now=now) for pk in list(candidates))
+
+
+def connection_key_expiry(*, connection_id: int, now=None) -> bool:
+    """The one reminder due for one connection's key, if not sent yet. True if one was sent."""
+    from connections import audit, expiry
+    from connections.models import KeyExpiryReminder
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().filter(pk=connection_id).first()
+        if connection is None or connection.key_expires_at is None:
+            return False
+        expires_at = connection.key_expires_at
+        days_before = expiry.reminder_due(expires_at, now)
+        if days_before is None:
+            return False
+        if KeyExpiryReminder.objects.filter(
+            connection=connection, expires_at=expires_at, days_before=days_before
+        ).exists():
+            return False
+        try:
+            with transaction.atomic():
+                KeyExpiryReminder.objects.create(
+                    connection=connection,
+                    expires_at=expires_at,
+                    days_before=days_before,
+                    sent_at=now,
+                )
+        except IntegrityError:
+            return False
+        paused = 0
+        if days_before == expiry.EXPIRY_DAY:
+            paused = hooks.announce(
+                hooks.ConnectionEvent(
+                    connection, hooks.KEY_EXPIRED, reason=hooks.REASON_KEY_EXPIRED
+                )
+            )
+        else:
+            hooks.announce(
+                hooks.ConnectionEvent(connection, hooks.KEY_EXPIRING, reason="key_expiring")
+            )
+        audit.record(
+            connection,
+            "key_expiry_reminder",
+            data={"days_before": days_before, "expires_at": expires_at.isoformat()},
+        )
+        notify_key_expiry(connection=connection, days_before=days_before, paused=paused)
+    return True
+
+
+def notify_key_expiry(*, connection: Connection, days_before: int, paused: int) -> None:
+    """The reminder email, in the owner's language, with what to do."""
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils import translation
+    from django.utils.translation import ngettext
+
+    from backfuture.display import when
+    from connections import expiry, presenters
+
+    owner = connection.owner
+    with translation.override(owner.language or settings.LANGUAGE_CODE):
+        context = {
+            "connection": connection,
+            "exchange": presenters.exchange_label(connection.exchange),
+            "expires": when(connection.key_expires_at),
+            "days": days_before,
+            "paused": paused,
+            # A key that expires only because it has no IP binding can be kept by binding it.
+            "bind_ip": connection.exchange in expiry.UNBOUND_KEY_DAYS
+            and connection.ip_restricted is not True,
+            "egress_ips": ", ".join(settings.EXCHANGE_EGRESS_IPS),
+            "replace_url": settings.SITE_URL.rstrip("/")
+            + reverse("connections:replace_key", args=[connection.pk]),
+        }
+        if days_before == 0:
+            subject = _("The API key of “%(name)s” expires today") % {"name": connection.name}
+        else:
+            subject = ngettext(
+                "The API key of “%(name)s” expires in %(days)s day",
+                "The API key of “%(name)s” expires in %(days)s days",
+                days_before,
+            ) % {"name": connection.name, "days": days_before}
+        body = render_to_string("connections/email/key_expiry.txt", context)
+    mail_send(subject=subject, body=body, to=[owner.email])

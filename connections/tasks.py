@@ -83,3 +83,8 @@ def connections_reap_stale_tests() -> int:
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def connections_schedule_rechecks() -> int:
     return services.connections_schedule_rechecks()
+
+
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
+def connections_key_expiry() -> int:
+    return services.connections_key_expiry()

@@ -198,6 +198,16 @@ class StrategyForm(forms.Form):
         ),
     )
 
+    auto_resume = forms.BooleanField(
+        label=_("Resume by itself after an exchange outage"),
+        required=False,
+        help_text=_(
+            "When its exchange does not answer for longer than a short grace period, the "
+            "strategy is paused; with this on it resumes once its connection passes a test "
+            "again. Pauses for any other reason always wait for you."
+        ),
+    )
+
     def __init__(self, *args, user, strategy=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
@@ -222,6 +232,7 @@ class StrategyForm(forms.Form):
             "recovery_addons_used": 3,
             "recovery_margin_used_pct": Decimal(60),
             "cautious_after_drawdown": True,
+            "auto_resume": True,
             **planning.preset_for(risk_level),
         }
         if connection is not None:

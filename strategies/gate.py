@@ -48,6 +48,7 @@ SETTINGS_FIELDS: tuple[str, ...] = (
     "recovery_margin_used_pct",
     "cautious_after_drawdown",
     "new_groups_connection",
+    "auto_resume",
 )
 ADDON_FIELDS: tuple[str, ...] = (
     "base_order",

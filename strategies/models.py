@@ -21,6 +21,10 @@ class PauseReason(models.TextChoices):
     KEY_REPLACED = "key_replaced", _("The connection's API key was replaced")
     SETTINGS_CHANGED = "settings_changed", _("Its settings were changed")
     SUPPORT = "support", _("Paused by support staff")
+    # Temporary: the exchange did not answer past the grace period. Resumes by itself (if the
+    # strategy allows it) once its connection passes a test again.
+    EXCHANGE_UNAVAILABLE = "exchange_unavailable", _("Its exchange did not answer")
+    KEY_EXPIRED = "key_expired", _("Its API key expired")
 
 
 class Direction(models.TextChoices):
@@ -80,6 +84,9 @@ class Strategy(models.Model):
         _("margin used trigger (%)"), default=Decimal("60"), null=True, blank=True, **_pct()
     )
     cautious_after_drawdown = models.BooleanField(_("cautious after drawdown"), default=True)
+    # Paused by the system because its exchange did not answer: resume by itself once the
+    # connection passes a test again. Pauses for any other reason always wait for the person.
+    auto_resume = models.BooleanField(_("resume by itself after an exchange outage"), default=True)
     new_groups_connection = models.ForeignKey(
         "connections.Connection",
         on_delete=models.SET_NULL,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Case, F, Prefetch, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -103,11 +103,28 @@ def strategy_gate(*, strategy: Strategy) -> gate.GateResult:
     )
 
 
-def dashboard_connections(*, user) -> QuerySet[Connection]:
-    """The user's connections, each with its strategies, in a fixed number of queries."""
+# The dashboard lists keys that expire within this many days first (the first reminder's).
+EXPIRING_SOON_DAYS = 14
+
+
+def dashboard_connections(*, user, now=None) -> QuerySet[Connection]:
+    """The user's connections, each with its strategies, in a fixed number of queries; keys
+    that expire within 14 days first (soonest first, `expiring_soon` set), then by name."""
+    now = now or timezone.now()
+    soon = now + timedelta(days=EXPIRING_SOON_DAYS)
     strategies = Strategy.objects.filter(owner=user).order_by("name")
-    return connection_choices(user=user).prefetch_related(
-        Prefetch("strategies", queryset=strategies, to_attr="strategy_list")
+    return (
+        connection_choices(user=user)
+        .annotate(
+            expiring_soon=Case(
+                When(key_expires_at__lte=soon, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            soon_expires_at=Case(When(key_expires_at__lte=soon, then=F("key_expires_at"))),
+        )
+        .order_by("-expiring_soon", F("soon_expires_at").asc(nulls_last=True), "name")
+        .prefetch_related(Prefetch("strategies", queryset=strategies, to_attr="strategy_list"))
     )
 
 

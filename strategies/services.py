@@ -25,7 +25,7 @@ from strategies.models import PauseReason, Strategy, StrategyStatus, SymbolList
 logger = logging.getLogger(__name__)
 
 # Changing only these leaves an enabled strategy's trading untouched.
-_COSMETIC_FIELDS = frozenset({"name"})
+_COSMETIC_FIELDS = frozenset({"name", "auto_resume"})
 
 
 class GateRefused(Exception):
@@ -36,12 +36,17 @@ class GateRefused(Exception):
         self.result = result
 
 
-def _settings(values: Mapping[str, Any]) -> dict[str, Any]:
+def _settings(values: Mapping[str, Any], *, auto_resume: bool = True) -> dict[str, Any]:
     """Exactly the settings fields: status and ownership never come in through `values`."""
     unknown = set(values) - set(gate.SETTINGS_FIELDS)
     if unknown:
         raise TypeError(f"not strategy settings: {sorted(unknown)}")
-    return {name: values.get(name) for name in gate.SETTINGS_FIELDS}
+    settings_values = {name: values.get(name) for name in gate.SETTINGS_FIELDS}
+    # A choice with a default: a caller that does not mention it keeps the current one (on for
+    # a new strategy).
+    if values.get("auto_resume") is None:
+        settings_values["auto_resume"] = auto_resume
+    return settings_values
 
 
 def _check_settings(*, owner_id: int, values: Mapping[str, Any]) -> None:
@@ -110,7 +115,7 @@ def strategy_update(*, strategy: Strategy, values: Mapping[str, Any], actor) -> 
     """
     from connections import audit
 
-    values = _settings(values)
+    values = _settings(values, auto_resume=strategy.auto_resume)
     _check_settings(owner_id=strategy.owner_id, values=values)
     if _name_taken(owner_id=strategy.owner_id, name=values["name"], exclude_pk=strategy.pk):
         raise _duplicate_name()
@@ -256,12 +261,70 @@ def strategy_delete(*, strategy: Strategy, actor) -> None:
         locked.delete()
 
 
+# The connection events that stop trading on the connection; the event's reason is the pause's.
+_PAUSING_EVENTS = frozenset(
+    {hooks.FAILED, hooks.KEY_REPLACED, hooks.PAUSE_REQUESTED, hooks.KEY_EXPIRED}
+)
+
+
 def strategies_on_connection_event(event: hooks.ConnectionEvent) -> int:
-    """The strategies' listener for what happens to a connection (`connections.hooks`): each
-    event so far means its strategies must stop trading."""
-    return strategies_pause_for_connection(
-        connection=event.connection, reason=event.reason, actor=event.actor
+    """The strategies' listener for what happens to a connection (`connections.hooks`):
+    failures, a replaced key, support's pause and an expired key pause its strategies; a test
+    passing again resumes those paused because the exchange did not answer, where allowed.
+    `unreachable` (still within the grace period) and `key_expiring` change nothing."""
+    if event.kind in _PAUSING_EVENTS:
+        return strategies_pause_for_connection(
+            connection=event.connection, reason=event.reason, actor=event.actor
+        )
+    if event.kind == hooks.BACK_ONLINE:
+        return strategies_resume_for_connection(connection=event.connection)
+    return 0
+
+
+def strategies_resume_for_connection(*, connection) -> int:
+    """Resume the strategies the system paused because `connection`'s exchange did not answer,
+    now that it passed a test again, if their owner allowed it (`auto_resume`).
+
+    Only that temporary reason: a strategy paused by its owner, by support, for a permanent
+    failure, a replaced or expired key stays paused until its owner enables it. A strategy that
+    also routes new groups through another connection resumes only while that one is Online
+    too. Called inside the connection's transaction, with `connection` locked: connection
+    first, then strategies, the order every service locks in. Returns how many resumed.
+    """
+    from connections import audit
+
+    now = timezone.now()
+    strategies = list(
+        # Only the strategy rows: the connections are read, not locked (one is ours already).
+        Strategy.objects.select_for_update(of=("self",))
+        .filter(
+            Q(connection=connection) | Q(new_groups_connection=connection),
+            status=StrategyStatus.PAUSED,
+            pause_reason=PauseReason.EXCHANGE_UNAVAILABLE,
+            auto_resume=True,
+        )
+        .select_related("connection", "new_groups_connection")
+        .order_by("pk")
     )
+    resumed = 0
+    for strategy in strategies:
+        used = [strategy.connection, strategy.new_groups_connection]
+        if any(
+            other is not None and other.pk != connection.pk and other.status != "online"
+            for other in used
+        ):
+            continue
+        strategy.status = StrategyStatus.ENABLED
+        strategy.pause_reason = ""
+        strategy.enabled_at = now
+        strategy.save(update_fields=["status", "pause_reason", "enabled_at", "updated_at"])
+        audit.record(
+            strategy,
+            "strategy_resumed",
+            data={"reason": PauseReason.EXCHANGE_UNAVAILABLE, "connection": connection.pk},
+        )
+        resumed += 1
+    return resumed
 
 
 def strategies_pause_for_connection(*, connection, reason: str, actor=None) -> int:
@@ -269,6 +332,10 @@ def strategies_pause_for_connection(*, connection, reason: str, actor=None) -> i
 
     Strategies that route new groups through it are paused too: they would trade on it.
     Returns how many were paused.
+
+    Strategies already paused because the exchange did not answer take the new reason when it
+    is any other (a permanent failure, a replaced or expired key, support): they must then wait
+    for their owner instead of resuming by themselves.
     """
     from connections import audit
 
@@ -286,6 +353,21 @@ def strategies_pause_for_connection(*, connection, reason: str, actor=None) -> i
             strategy.paused_at = now
             strategy.save(update_fields=["status", "pause_reason", "paused_at", "updated_at"])
             audit.record(strategy, "strategy_paused", actor=actor, data={"reason": reason})
+        if reason != PauseReason.EXCHANGE_UNAVAILABLE:
+            waiting = Strategy.objects.select_for_update().filter(
+                Q(connection=connection) | Q(new_groups_connection=connection),
+                status=StrategyStatus.PAUSED,
+                pause_reason=PauseReason.EXCHANGE_UNAVAILABLE,
+            )
+            for strategy in waiting:
+                strategy.pause_reason = reason
+                strategy.save(update_fields=["pause_reason", "updated_at"])
+                audit.record(
+                    strategy,
+                    "strategy_paused",
+                    actor=actor,
+                    data={"reason": reason, "was": PauseReason.EXCHANGE_UNAVAILABLE},
+                )
     return len(strategies)
 
 

@@ -57,6 +57,8 @@ def test_support_group_has_exactly_the_intended_permissions():
         "view_connectioncheck",
         "view_auditevent",
         "view_strategy",
+        "view_exchangeincident",
+        "view_incidentevent",
         "run_connection_test",
         "pause_strategies",
     }

@@ -12,7 +12,7 @@ import threading
 import pytest
 from django.test import Client
 
-from benchmarks import common, dashboard, fleet, latency, memory
+from benchmarks import common, dashboard, fleet, latency, memory, outage
 from connections import services, tasks
 from tests.simulator import ExchangeSimulator, RequestRecord
 
@@ -250,3 +250,43 @@ def test_memory_core_runs_the_task_in_a_loop(sim):
 def test_figure_line_shows_value_and_target():
     line = common.Figure("x", 1.25, "<= 1.3", True, unit="x").line()
     assert "PASS" in line and "1.25x" in line and "target <= 1.3" in line
+
+
+# --- 5. outage -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outage_core_runs_a_small_fleet_through_an_outage_with_and_without_handling(sim, settings):
+    settings.CONNECTION_RATE_LIMIT_SCALE = {"mexc": 10000.0}
+    settings.CONNECTION_RECHECK_MAX_RATE = 100000.0
+    # 12 connections: one re-check due every 150 s, so two fail early in the outage.
+    settings.EXCHANGE_INCIDENT_MIN_CONNECTIONS = 2
+    handled = outage.run(sim, connections=12, outage_minutes=4, handling=True)
+    from connections.models import Connection, ExchangeIncident
+    from strategies.models import Strategy
+
+    assert handled.incidents == 1 and handled.emails == 0 and handled.paused == 0
+    assert handled.back_online_s is not None
+    Strategy.objects.all().delete()
+    Connection.objects.all().delete()
+    ExchangeIncident.objects.all().delete()
+    unhandled = outage.run(sim, connections=12, outage_minutes=4, handling=False)
+    assert unhandled.incidents == 0
+    assert unhandled.emails == unhandled.paused > 0 and unhandled.resumed == unhandled.paused
+    assert unhandled.checks_while_down > 0 and handled.checks_while_down > 0
+    judged = outage.figures(handled, unhandled, outage_s=240, grace_s=1800, users=2)
+    assert [f.passed for f in judged][:2] == [True, True]
+
+
+def test_outage_figures_judge_against_the_targets():
+    good = outage.Outcome(True, 0, 0, 0, 20, 1000, 120.0, 1, 1.0)
+    bad = outage.Outcome(True, 3, 3, 3, 500, 1000, None, 0, 1.0)
+    without = outage.Outcome(False, 300, 300, 300, 1000, 2000, 600.0, 0, 1.0)
+    short = {"outage_s": 600, "grace_s": 1800, "users": 100}
+    assert all(f.passed for f in outage.figures(good, without, **short))
+    assert not any(f.passed for f in outage.figures(bad, without, **short))
+    long = {"outage_s": 2400, "grace_s": 1800, "users": 100}
+    escalated = outage.Outcome(True, 100, 1000, 1000, 100, 1000, 60.0, 1, 1.0)
+    assert all(f.passed for f in outage.figures(escalated, without, **long))
+    too_many = outage.Outcome(True, 1000, 1000, 900, 100, 1000, 60.0, 1, 1.0)
+    assert [f.passed for f in outage.figures(too_many, without, **long)][:2] == [False, False]

@@ -796,17 +796,19 @@ _DEMO = ExchangeSpec(
 
 _SPECS: dict[str, ExchangeSpec] = {
     spec.slug: spec
+    # The order of the product's connection guide: MEXC and KuCoin first, then Binance, OKX,
+    # Bitget, Gate.io, HTX, BingX, Coinbase and Bybit; the paper exchange last.
     for spec in (
         _MEXC,
         _KUCOIN,
-        _BYBIT,
-        _BITGET,
-        _HTX,
+        _BINANCE,
         _OKX,
+        _BITGET,
+        _GATE,
+        _HTX,
         _BINGX,
         _COINBASE,
-        _GATE,
-        _BINANCE,
+        _BYBIT,
         _DEMO,
     )
 }

@@ -287,11 +287,6 @@ class BinanceClient(ExchangeAPI):
         CheckName.KEY_EXPIRY: "not_reported",
     }
 
-    def __init__(self, base_urls: Any = None, *, demo: bool = False, **options: Any) -> None:
-        super().__init__(base_urls, demo=demo, **options)
-        if self.demo:
-            self.not_verifiable = self.not_verifiable_demo
-
     # --- time ------------------------------------------------------------------------------
 
     def time_calls(self, market: Market) -> list[Call]:

@@ -114,6 +114,8 @@ class TestContext:
     skews: dict[str, int] = field(default_factory=dict)
     # Anything `prepare` learnt for `plan` (HTX's uid and account id).
     data: dict[str, Any] = field(default_factory=dict)
+    # The introspection call was refused for lack of a permission (`key_info_optional`).
+    key_info_refused: bool = False
 
     @property
     def futures(self) -> bool:
@@ -123,9 +125,6 @@ class TestContext:
         """Our clock corrected to the exchange's (the host of `time_call`), for signing."""
         skew = self.skews[time_call] if time_call else next(iter(self.skews.values()))
         return self.client.now_ms(skew)
-
-    # The introspection call was refused for lack of a permission (`key_info_optional`).
-    key_info_refused: bool = False
 
     def stop(self, error: ExchangeError) -> None:
         """End the test with the credentials failed by `error`, before any (further) signed
@@ -188,6 +187,8 @@ class ExchangeAPI(HttpExchangeClient):
     # The reason shown for a check the exchange cannot tell, by check (and market).
     not_verifiable: Mapping[CheckName, str] = {}
     not_verifiable_futures: Mapping[CheckName, str] = {}
+    # ... and in demo mode, where the demo host cannot answer what the live one can (Binance).
+    not_verifiable_demo: Mapping[CheckName, str] = {}
     # Where a signature's validity window is a fixed lifetime the server checks with its own
     # clock (Coinbase's 120 s JWT): a larger skew of our clock fails the test with a clock
     # problem before any signed call, rather than leaving the exchange's refusal to explain it.
@@ -621,5 +622,9 @@ class ExchangeAPI(HttpExchangeClient):
             # Gate: a key without the `account` permission cannot describe itself.
             builder.set(name, Outcome.NOT_VERIFIABLE, "key_info_refused")
             return
-        reasons = {**self.not_verifiable, **(self.not_verifiable_futures if ctx.futures else {})}
+        reasons = {
+            **self.not_verifiable,
+            **(self.not_verifiable_futures if ctx.futures else {}),
+            **(self.not_verifiable_demo if self.demo else {}),
+        }
         builder.set(name, Outcome.NOT_VERIFIABLE, reasons.get(name) or default or "not_reported")

@@ -45,10 +45,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # never touch the data of DATABASE_URL nor the test database pytest uses.
 DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}_bench"}  # noqa: F405
 
-# A Redis database of their own (13): a development worker, or the integration tests' worker
-# (which purges its queue), on the same server never takes or drops the benchmarks' tasks.
+# A Redis database of their own (13, or BENCHMARK_REDIS_DB for a second benchmark beside the
+# first): a development worker, or the integration tests' worker (which purges its queue), on
+# the same server never takes or drops the benchmarks' tasks.
 if REDIS_URL:  # noqa: F405
-    REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/13"))  # noqa: F405
+    _redis_db = env.int("BENCHMARK_REDIS_DB", default=13)  # noqa: F405
+    REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_redis_db}"))  # noqa: F405
     CELERY_BROKER_URL = REDIS_URL
     # The product's cache (signed JSON values, backfuture/cache.py), on that database.
     CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL}}  # noqa: F405

@@ -34,6 +34,8 @@ SCALE_PLACES = 4
 # The spaces people and Django's French format put between groups of thousands.
 _SPACES = frozenset({" ", "\u00a0", "\u202f", "\u2009"})
 _MINUS = {"\u2212": "-", "\u2013": "-"}
+_ARABIC_DECIMAL = "\u066b"
+_ARABIC_GROUP = "\u066c"
 
 
 def _strip(value: Decimal, places: int, rounding: str) -> Decimal:
@@ -117,6 +119,11 @@ def parse_decimal(text: str) -> Decimal:
     body = text.strip()
     for char, replacement in _MINUS.items():
         body = body.replace(char, replacement)
+    # Arabic keyboards type their own separators (and digits, which Decimal reads as they are):
+    # "١٬٢٣٤٫٥" is 1234.5 whatever the page's language.
+    body = body.replace(_ARABIC_DECIMAL, decimal_sep).replace(
+        _ARABIC_GROUP, formats.get_format("THOUSAND_SEPARATOR")
+    )
     sign = ""
     if body[:1] in "+-" and body:
         sign, body = body[0], body[1:].lstrip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from django.conf import settings
 from django.utils import translation
 
 from backfuture import numbers
@@ -70,12 +71,35 @@ def test_a_french_dot_before_three_digits_is_ambiguous():
         numbers.parse_decimal("1.000")
 
 
-@pytest.mark.parametrize("language", ["en", "de", "fr"])
-@pytest.mark.parametrize("value", [D("1000"), D("1000.5"), D("1234567.12345678"), D("0.25")])
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
+@pytest.mark.parametrize(
+    "value", [D("1000"), D("1000.5"), D("1234567.12345678"), D("0.25"), D("-2.5")]
+)
 def test_what_the_app_displays_parses_back_to_the_same_number(language, value):
+    """Every language of the app: the number a page shows can be typed back (issue 18)."""
     with translation.override(language):
         assert numbers.parse_decimal(numbers.input_value(value)) == value
         assert numbers.parse_decimal(numbers.money(value, "BTC")) == value
+        assert numbers.parse_decimal(numbers.money(value, "USDT")) == value.quantize(D("0.01"))
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("ar", "١٢٣٤,٥", D("1234.5")),  # Arabic-Indic digits, the page's separator
+        ("ar", "١٢٣٤٫٥", D("1234.5")),  # ...and the Arabic decimal separator
+        ("ar", "١٬٢٣٤٫٥", D("1234.5")),  # ...and the Arabic thousands separator
+        ("ar", "1.234,5", D("1234.5")),  # as Django's Arabic format shows it
+        ("pl", f"1{NBSP}234,5", D("1234.5")),
+        ("pl", "1 234,5", D("1234.5")),  # a plain space typed for the no-break one
+        ("tr", "1.234,5", D("1234.5")),
+        ("sr-latn", "1.234,5", D("1234.5")),
+        ("hu", "1 234,5", D("1234.5")),
+    ],
+)
+def test_parse_accepts_the_digits_and_separators_of_more_languages(language, text, expected):
+    with translation.override(language):
+        assert numbers.parse_decimal(text) == expected
 
 
 def test_money_uses_the_quote_assets_precision_and_groups():

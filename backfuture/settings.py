@@ -14,7 +14,6 @@ from pathlib import Path
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -290,7 +289,39 @@ else:
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French"))]
+# The 26 languages of the product's public site (../shared/docs/product.md §4), each named in
+# itself: that is how the switcher lists them, whatever language the page is in. Two codes
+# differ from the site's: Norwegian is "nb" (Bokmål, the written standard the site's "no" pages
+# use; Django and allauth translate "nb", not "no"), and Serbian is "sr-latn": the site writes
+# Serbian in Latin script ("dokup"), while Django's "sr" means Cyrillic (docs/i18n.md).
+LANGUAGES = [
+    ("ar", "العربية"),
+    ("bg", "Български"),
+    ("cs", "Čeština"),
+    ("da", "Dansk"),
+    ("de", "Deutsch"),
+    ("el", "Ελληνικά"),
+    ("en", "English"),
+    ("es", "Español"),
+    ("et", "Eesti"),
+    ("fi", "Suomi"),
+    ("fr", "Français"),
+    ("hr", "Hrvatski"),
+    ("hu", "Magyar"),
+    ("it", "Italiano"),
+    ("lt", "Lietuvių"),
+    ("lv", "Latviešu"),
+    ("nb", "Norsk"),
+    ("nl", "Nederlands"),
+    ("pl", "Polski"),
+    ("pt", "Português"),
+    ("ro", "Română"),
+    ("sk", "Slovenčina"),
+    ("sl", "Slovenščina"),
+    ("sr-latn", "Srpski"),
+    ("sv", "Svenska"),
+    ("tr", "Türkçe"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "backfuture_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600

@@ -122,7 +122,7 @@ def with_totp_pages():
 def assert_our_page(html: str, language: str, name: str) -> None:
     assert 'class="site-header"' in html, f"{name} ({language}) is not in our layout"
     assert '<link rel="stylesheet" href="/static/css/app.css">' in html
-    assert f'<html lang="{language}">' in html
+    assert f'<html lang="{language}" dir="ltr">' in html
     text = visible_text(html)
     assert not re.search(r"\bSign[ -]?In\b", text, re.IGNORECASE), f"{name}: {text}"
     assert not re.search(r"\bSign[ -]?Out\b", text, re.IGNORECASE), f"{name}: {text}"

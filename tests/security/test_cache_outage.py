@@ -97,7 +97,7 @@ def test_the_503_page_speaks_the_users_language(cache_down, client, alice, setti
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
     response = client.post(reverse("account_login"), {"login": alice.email, "password": PASSWORD})
     assert response.status_code == 503
-    assert '<html lang="de">' in response.content.decode()
+    assert '<html lang="de" dir="ltr">' in response.content.decode()
 
 
 def test_test_button_still_starts_a_test(

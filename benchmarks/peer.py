@@ -91,11 +91,11 @@ def point_at(exchange: Any, slug: str, urls: dict[str, str]) -> None:
         exchange.urls["hostnames"] = {"spot": host["htx"], "contract": host["htx_futures"]}
 
 
-def ccxt_instance(slug: str, key: Any, urls: dict[str, str]) -> Any:
-    """A fresh ccxt instance as a bot makes it (rate limiter on by default)."""
+def ccxt_instance(slug: str, key: Any, urls: dict[str, str], *, rate_limit: bool = True) -> Any:
+    """A fresh ccxt instance as a bot makes it (rate limiter on, ccxt's default)."""
     import ccxt
 
-    config = {"apiKey": key.api_key, "secret": key.secret}
+    config = {"apiKey": key.api_key, "secret": key.secret, "enableRateLimit": rate_limit}
     if key.passphrase:
         config["password"] = key.passphrase
     exchange = getattr(ccxt, slug)(config)
@@ -103,8 +103,11 @@ def ccxt_instance(slug: str, key: Any, urls: dict[str, str]) -> Any:
     return exchange
 
 
-def ccxt_validate(slug: str, market: str, key: Any, urls: dict[str, str]) -> dict:
-    exchange = ccxt_instance(slug, key, urls)
+def ccxt_validate(
+    slug: str, market: str, key: Any, urls: dict[str, str], *, rate_limit: bool = True
+) -> dict:
+    """What a bot does to validate a key: `fetch_balance()` (a swap balance for futures)."""
+    exchange = ccxt_instance(slug, key, urls, rate_limit=rate_limit)
     try:
         return exchange.fetch_balance({} if market == "spot" else {"type": "swap"})
     finally:

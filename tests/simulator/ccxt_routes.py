@@ -15,6 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from . import bybit
 from .base import SimKey, SimRequest, SimResponse, json_response, plain
 
 if TYPE_CHECKING:
@@ -271,6 +272,17 @@ def _bybit_instruments(request: SimRequest, key: SimKey | None) -> SimResponse |
     category = request.params.get("category")
     if category in ("inverse", "option"):
         return _bybit({"category": category, "list": [], "nextPageCursor": ""})
+    limit = request.params.get("limit")
+    if category == "linear" and limit and limit.isdigit():
+        # ccxt asks for pages of 1000 (instrument.mdx `limit`, up to 1000): the whole list
+        # in one answer, where the module's small pages would add calls no real Bybit
+        # answer needs.
+        status = request.params.get("status") or "Trading"
+        rows = [row for row in bybit.LINEAR_INSTRUMENTS if row["status"] == status]
+        start = int(request.params.get("cursor") or 0)
+        end = start + int(limit)
+        cursor = str(end) if end < len(rows) else ""
+        return _bybit({"category": "linear", "list": rows[start:end], "nextPageCursor": cursor})
     return None
 
 

@@ -108,7 +108,9 @@ BITGET_CONTRACTS: list[dict[str, Any]] = [
         "symbolStatus": status,
         "offTime": "-1",
         "limitOpenTime": "-1",
-        "deliveryTime": "",
+        # A delivery contract's settlement time in ms (26 Sep 2025 08:00 UTC); "" for
+        # perpetuals.
+        "deliveryTime": "1758873600000" if symbol_type == "delivery" else "",
         "deliveryStartTime": "",
         "deliveryPeriod": "",
         "launchTime": "",

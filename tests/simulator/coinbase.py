@@ -39,6 +39,9 @@ from .base import (
 from .signing import b64url_decode, coinbase_jwt_verify, coinbase_private_key
 
 JWT_ISSUER = "cdp"
+# "coinbase-cloud" is the issuer the earlier SDKs and ccxt still put in ES256 tokens, which
+# Coinbase accepts too (ccxt:coinbase.py create_auth_token): the ccxt peer benchmark signs so.
+JWT_ISSUERS = frozenset({JWT_ISSUER, "coinbase-cloud"})
 # How far `nbf` may lie ahead of the server clock. Coinbase does not document a leeway
 # (§10.8); a few seconds covers rounding to whole seconds.
 NBF_LEEWAY_S = 5
@@ -140,7 +143,7 @@ class CoinbaseAPI(HostAPI):
         valid = (
             header.get("kid") == key.api_key
             and claims.get("sub") == key.api_key
-            and claims.get("iss") == JWT_ISSUER
+            and claims.get("iss") in JWT_ISSUERS
             and isinstance(nbf, int)
             and isinstance(exp, int)
             and nbf <= now_s + NBF_LEEWAY_S

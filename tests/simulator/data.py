@@ -146,6 +146,9 @@ KUCOIN_CONTRACTS: list[dict[str, Any]] = [
         "markMethod": "FairPrice",
         "status": "Open",
         "maxLeverage": 125,
+        # Perpetuals carry their next funding time (ms until it); futures with an expiry
+        # have none (ccxt tells them apart by it).
+        "nextFundingRateTime": 14_400_000,
     }
     for symbol, base, multiplier in (
         ("XBTUSDTM", "XBT", 0.001),

@@ -128,7 +128,8 @@ HTX_CONTRACTS: list[dict[str, Any]] = [
         "contract_size": 0.001,
         "price_tick": 0.1,
         "delivery_date": "" if business == "swap" else "20261225",
-        "delivery_time": "",
+        # Delivery in ms (25 Dec 2026 08:00 UTC) for dated futures; "" for swaps.
+        "delivery_time": "" if business == "swap" else "1798185600000",
         "create_date": "20200325",
         "contract_status": status,
         "settlement_date": "1764230400000",

@@ -384,6 +384,13 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="factor on every exchange's documented limits, ours and the simulator's alike",
     )
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        default=None,
+        help="CONNECTION_RECHECK_MAX_RATE: re-checks per second per exchange at most, to keep "
+        "the re-checks within what the workers can do (the exchanges' limits unchanged)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.connections, args.samples = 2_000, 12
@@ -397,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["CONNECTION_RATE_LIMIT_SCALE"] = ",".join(
             f"{slug}={args.scale:g}" for slug in EXCHANGES
         )
+    if args.max_rate is not None:
+        os.environ["CONNECTION_RECHECK_MAX_RATE"] = f"{args.max_rate:g}"
     common.setup_django()
     common.require_services()
     from django.conf import settings
@@ -424,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{', '.join(exchanges)}; re-checks allowed {allowed_recheck_rate(exchanges):.1f}/s "
             f"in all; simulator latency {args.latency_ms:g} ms ({low:g}-{high:g}); pool "
             f"{args.pool}, concurrency {args.concurrency or settings.CELERY_WORKER_CONCURRENCY}; "
-            f"limits x {args.scale:g}",
+            f"limits x {args.scale:g}, re-checks at most "
+            f"{settings.CONNECTION_RECHECK_MAX_RATE:g}/s per exchange",
             flush=True,
         )
         for index, workers in enumerate(worker_counts):

@@ -3,14 +3,19 @@
 
     python -m benchmarks.priority [--connections 10000] [--samples 30] [--latency-ms 250]
                                   [--spread-ms 150,400] [--workers 1,2] [--quick]
+                                  [--pool prefork] [--concurrency N] [--max-rate R] [--scale F]
 
 The exchange simulator answers every call after a latency drawn between the two `--spread-ms`
 bounds (most often `--latency-ms`). `--connections` online spot connections, spread evenly
 over every live exchange of the registry (the demo exchange calls no network and is left
 out), are all due for a re-check; as beat would, the benchmark sends the re-check scheduler
-every scheduling period, so re-checks run at each exchange's documented rate (scaled by
-CONNECTION_RATE_LIMIT_SCALE when set) through `celery worker` processes as the Procfile
-starts them (both queues; `--pool`/`--concurrency` to try another pool).
+every scheduling period, so re-checks run at each exchange's documented rate, or as fast as
+the workers go if that is slower, through `celery worker` processes as the Procfile starts
+them (both queues; `--pool`/`--concurrency` to try another pool). `--max-rate` caps each
+exchange's re-checks (CONNECTION_RECHECK_MAX_RATE) to keep them within what the workers can
+do; `--scale` multiplies every documented limit (CONNECTION_RATE_LIMIT_SCALE). Scaling the
+limits down also spaces an exchange's slots further apart, which a person's test then waits
+for: prefer `--max-rate`.
 
 For each worker count in `--workers` (processes on this machine, sharing the throttle
 through Redis as workers on several machines would), the same person's tests are timed

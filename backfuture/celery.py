@@ -3,6 +3,13 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from kombu import Exchange, Queue
+
+# Tests people start (every trigger but the scheduler's: the owner, support staff, the
+# `check_connection` command) have a queue of their own, which workers consume before the
+# default queue of re-checks and beat's housekeeping (docs/architecture.md, "Queues").
+TESTS_QUEUE = "tests"
+DEFAULT_QUEUE = "celery"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backfuture.settings")
 
@@ -25,5 +32,13 @@ app.conf.update(
     task_time_limit=90,
     broker_connection_retry_on_startup=True,
     timezone="UTC",
+    # A worker started without -Q consumes both, tests first; with Redis, in this order every
+    # time it fetches (CELERY_BROKER_TRANSPORT_OPTIONS' "queue_order_strategy"). Each queue has
+    # its own exchange and routing key, so a retry (published again from the message's delivery
+    # info) goes back to the queue it came from.
+    task_queues=[
+        Queue(name, Exchange(name), routing_key=name) for name in (TESTS_QUEUE, DEFAULT_QUEUE)
+    ],
+    task_default_queue=DEFAULT_QUEUE,
 )
 app.autodiscover_tasks()

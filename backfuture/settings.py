@@ -371,7 +371,10 @@ if not DEBUG:
 # "localhost" only silences kombu's "No hostname was supplied" warning; the transport ignores it.
 CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost/"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
+    # Kombu's Redis transport rotates between a worker's queues; "priority" asks them in the
+    # worker's order every time, so a test a person started (queue "tests", backfuture/celery.py)
+    # is taken before any queued re-check. The filesystem transport always rotates.
+    {"queue_order_strategy": "priority"}
     if REDIS_URL
     else {
         "data_folder_in": str(VAR_DIR / "broker"),

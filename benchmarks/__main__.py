@@ -1,5 +1,6 @@
-"""`python -m benchmarks [--quick]`: the five benchmarks one after the other (about 16 min;
-`--quick` runs the fleet on 2,000 connections and the memory benchmark on 2,000 tests)."""
+"""`python -m benchmarks [--quick]`: the benchmarks one after the other (about 27 min;
+`--quick` runs the fleet and the priority benchmark on 2,000 connections and the memory
+benchmark on 2,000 tests)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import sys
 
 from benchmarks.common import ROOT
 
-RUNS = ("latency", "dashboard", "fleet", "memory", "outage")
-QUICK = {"fleet": ["--quick"], "memory": ["--checks", "2000"]}
+RUNS = ("latency", "dashboard", "fleet", "memory", "outage", "priority", "peer")
+QUICK = {"fleet": ["--quick"], "memory": ["--checks", "2000"], "priority": ["--quick"]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -313,6 +313,54 @@ def celery_worker(
         connection.close()
 
 
+@contextmanager
+def celery_workers(
+    *,
+    count: int,
+    exchange_urls: str,
+    log_dir: Path,
+    pool: str = "prefork",
+    concurrency: int | None = None,
+    loglevel: str = "INFO",
+) -> Iterator[list[subprocess.Popen]]:
+    """`count` worker processes on this machine, as the Procfile's `worker` scaled out: the
+    same queues, the same broker and the same throttle state in Redis."""
+    from django.conf import settings
+
+    full_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "EXCHANGE_URLS": exchange_urls,
+        "PYTHONUNBUFFERED": "1",
+    }
+    processes: list[subprocess.Popen] = []
+    try:
+        for index in range(count):
+            log_path = log_dir / f"backfuture-bench-worker-{index}.log"
+            log_path.write_text("")
+            processes.append(
+                spawn_worker(
+                    full_env,
+                    log_path,
+                    concurrency=concurrency,
+                    loglevel=loglevel,
+                    name=f"bench{index}",
+                    pool=pool,
+                )
+            )
+        yield processes
+    except WorkerFailed as failure:
+        raise RuntimeError(str(failure)) from None
+    finally:
+        for process in processes:
+            stop_worker(process)
+        from django.db import connection
+
+        connection.close()
+
+
 def command_line() -> str:
     args = " ".join(sys.argv[1:])
     module = Path(sys.argv[0]).stem

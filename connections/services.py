@@ -241,12 +241,20 @@ class CheckNotStarted(Exception):
         self.retry_in = retry_in
 
 
-def _enqueue_check(check_id: int, *, countdown: float | None = None) -> None:
+def check_queue(trigger: str) -> str:
+    """The queue of a test: a person's own, consumed first, unless the scheduler started it."""
+    from backfuture.celery import DEFAULT_QUEUE, TESTS_QUEUE
+
+    return DEFAULT_QUEUE if trigger == CheckTrigger.SCHEDULE else TESTS_QUEUE
+
+
+def _enqueue_check(check_id: int, *, queue: str, countdown: float | None = None) -> None:
     from connections.tasks import connection_check
 
     # Bounded publish retries: with the broker down the user hears about it in seconds
     # instead of the request hanging on kombu's default retry policy.
     options: dict = {
+        "queue": queue,
         "retry": True,
         "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
     }
@@ -308,7 +316,7 @@ def connection_request_check(
 
         def enqueue_on_commit() -> None:
             try:
-                _enqueue_check(check.pk, countdown=countdown)
+                _enqueue_check(check.pk, queue=check_queue(trigger), countdown=countdown)
             except SoftTimeLimitExceeded:
                 # The calling task (the re-check scheduler) ran out of time, the queue is
                 # fine: undo this one request (it may not have been published) and let the

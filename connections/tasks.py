@@ -22,6 +22,13 @@ def retry_delay(retries: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0)
 
 
+def own_queue(request) -> str:
+    """The queue a task's message came from (a test's re-queue goes back to it)."""
+    from backfuture.celery import DEFAULT_QUEUE
+
+    return (request.delivery_info or {}).get("routing_key") or DEFAULT_QUEUE
+
+
 @shared_task(
     bind=True,
     acks_late=True,
@@ -42,7 +49,13 @@ def connection_check(self, check_id: int) -> str:
         logger.info("connection test %s: %s", check_id, busy)
         countdown = busy.retry_in + random.uniform(0, 0.1)
         services.connection_check_postponed(check_id=check_id, countdown=countdown)
-        self.apply_async(args=[check_id], countdown=countdown, retries=self.request.retries)
+        # On the queue it came from: a person's test stays ahead of the re-checks.
+        self.apply_async(
+            args=[check_id],
+            countdown=countdown,
+            retries=self.request.retries,
+            queue=own_queue(self.request),
+        )
         return "throttled"
     except TemporaryExchangeError as error:
         if self.request.retries < self.max_retries:

@@ -8,7 +8,9 @@ interval forward per test, so any window of the documented length holds at most 
 documented number of calls (`CONNECTION_THROTTLE_HEADROOM` of each limit stays unused for
 the jitter between a slot and the call's arrival). Scheduled re-checks also take a slot in a
 bucket of their own, paced at `CONNECTION_RECHECK_RATE_SHARE` of the budget, so tests people
-start keep the rest.
+start keep the rest; and a re-check never books a slot ahead of time: it takes one only when it
+is free, so a test a person starts waits for at most the slot in use, never behind a line of
+re-checks (issue 20).
 
 The state lives in the Django cache (Redis in production, so all workers on all machines
 share it; the database cache in the embedded default), guarded by a short lock per exchange
@@ -105,8 +107,10 @@ def acquire(
 ) -> float:
     """Reserve a start time for one test on `slug`, sleep until then; return the wait.
 
-    Raises `Throttled` when the reserved time would be more than `max_wait` seconds away
-    (None: wait as long as it takes); nothing is reserved then. Raises
+    A re-check reserves only a slot that is free when it asks, waiting and asking again
+    otherwise, so it never holds a slot a person's test could have. Raises `Throttled` when
+    the slot would be more than `max_wait` seconds away (None: wait as long as it takes);
+    nothing is reserved then. Raises
     `TemporaryExchangeError` when the cache holding the budget is unreachable.
     """
     spec = registry.get(slug)
@@ -115,23 +119,48 @@ def acquire(
         return 0.0
     if recheck:
         paced.append(Bucket(RECHECK_BUCKET, 1 / recheck_rate(spec), RECHECK_CATCH_UP))
-    try:
-        wait = _reserve(slug, paced, max_wait=max_wait, clock=clock)
-    except CacheUnavailable:
-        # Fail closed: unpaced tests from every worker could exceed the exchange's limits and
-        # get our IP banned for all users. The task retries this like an exchange outage; after
-        # its last retry the test fails as exchange_unavailable (docs/security.md).
-        raise TemporaryExchangeError(
-            Category.EXCHANGE_UNAVAILABLE, "request budget unavailable: cache unreachable"
-        ) from None
-    if wait > 0:
-        sleep(wait)
-    return wait
+    waited = 0.0
+    while True:
+        try:
+            # A test a person started books the next free slot, however far; a re-check only
+            # takes a slot that is free now, and otherwise waits without booking one, so a
+            # person who presses Test meanwhile goes first (issue 20).
+            wait, booked = _reserve(
+                slug,
+                paced,
+                max_wait=None if max_wait is None else max_wait - waited,
+                clock=clock,
+                book_ahead=not recheck,
+            )
+        except CacheUnavailable:
+            # Fail closed: unpaced tests from every worker could exceed the exchange's limits
+            # and get our IP banned for all users. The task retries this like an exchange
+            # outage; after its last retry the test fails as exchange_unavailable
+            # (docs/security.md).
+            raise TemporaryExchangeError(
+                Category.EXCHANGE_UNAVAILABLE, "request budget unavailable: cache unreachable"
+            ) from None
+        if wait > 0:
+            sleep(wait)
+            waited += wait
+        if booked:
+            return waited
+
+
+# A re-check takes a slot this close to now (the time the lock and the cache take anyway).
+_NOW = 0.002
 
 
 def _reserve(
-    slug: str, paced: list[Bucket], *, max_wait: float | None, clock: Callable[[], float]
-) -> float:
+    slug: str,
+    paced: list[Bucket],
+    *,
+    max_wait: float | None,
+    clock: Callable[[], float],
+    book_ahead: bool = True,
+) -> tuple[float, bool]:
+    """The wait until the caller's slot and whether it is booked: a caller that may not book
+    ahead gets (wait, False) when its slot is not free now, and asks again after the wait."""
     with _Lock(slug):
         state: dict[str, float] = cache.get(_KEY.format(slug=slug)) or {}
         now = clock()
@@ -141,12 +170,14 @@ def _reserve(
         wait = start - now
         if max_wait is not None and wait > max_wait:
             raise Throttled(slug, wait)
+        if not book_ahead and wait > _NOW:
+            return wait, False
         for bucket in paced:
             state[bucket.name] = max(state.get(bucket.name, 0.0), start) + bucket.interval
         # Slots in the past mean nothing, so the state may expire once all are.
         horizon = max(state.values()) - now
         cache.set(_KEY.format(slug=slug), state, timeout=max(60, math.ceil(horizon) + 60))
-    return wait
+    return wait, True
 
 
 class _Lock:

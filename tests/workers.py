@@ -24,13 +24,17 @@ def spawn_worker(
     concurrency: int | None = None,
     loglevel: str = "INFO",
     name: str = "test",
+    queues: tuple[str, ...] | None = None,
+    pool: str = "prefork",
 ) -> subprocess.Popen:
-    """Start a prefork worker with `env` and wait until *it* answers a ping.
+    """Start a worker (prefork unless `pool` says otherwise) with `env` and wait until *it* answers a ping.
 
-    Only this worker's answer counts (another worker on the same broker may answer first). It
-    runs in its own process group, so stopping it also stops its pool children.
+    It consumes `queues`, by default both as the Procfile's worker does: tests people start,
+    then re-checks and beat's tasks (`--purge` empties them first). Only this worker's answer
+    counts (another worker on the same broker may answer first). It runs in its own process
+    group, so stopping it also stops its pool children.
     """
-    from backfuture.celery import app
+    from backfuture.celery import DEFAULT_QUEUE, TESTS_QUEUE, app
 
     hostname = f"{name}-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
     command = [
@@ -42,13 +46,15 @@ def spawn_worker(
         "worker",
         "--purge",
         "--pool",
-        "prefork",
+        pool,
         "--loglevel",
         loglevel,
         "--without-gossip",
         "--without-mingle",
         "--hostname",
         hostname,
+        "--queues",
+        ",".join(queues or (TESTS_QUEUE, DEFAULT_QUEUE)),
     ]
     if concurrency:
         command += ["--concurrency", str(concurrency)]

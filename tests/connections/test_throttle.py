@@ -100,6 +100,45 @@ def test_rechecks_keep_to_their_share_and_people_get_the_rest(settings):
     assert waited == pytest.approx(0.5)
 
 
+def test_a_waiting_recheck_books_no_slot_so_a_person_goes_first(settings):
+    """Issue 20: a re-check waiting for the exchange's next slot does not hold it."""
+    settings.CONNECTION_THROTTLE_HEADROOM = 0.0
+    clock = FakeTime()
+    start = clock()
+    acquire(clock, recheck=True)  # MEXC's next slot: 0.5 s from now
+    person = []
+
+    def sleep(seconds: float) -> None:
+        if not person:
+            # A person presses Test while the re-check waits for that slot.
+            person.append(
+                throttle.acquire(
+                    "mexc", recheck=False, max_wait=None, clock=clock, sleep=lambda s: None
+                )
+            )
+        clock.sleep(seconds)
+
+    waited = throttle.acquire("mexc", recheck=True, max_wait=2.0, clock=clock, sleep=sleep)
+    assert person == [pytest.approx(0.5)]  # the slot the re-check was waiting for
+    assert waited == pytest.approx(1.0) and clock() == pytest.approx(start + 1.0)  # the next
+    # Every call still one interval apart: 0, 0.5 (the person), 1.0.
+    state = cache.get("throttle:v1:mexc")
+    assert max(state.values()) == pytest.approx(start + 1.5)
+
+
+def test_a_recheck_that_would_wait_too_long_books_nothing_and_is_told_when_to_return():
+    clock = FakeTime()
+    acquire(clock)  # a person's test; the next slot in about 0.53 s
+    acquire(clock, max_wait=None)  # another, booked ahead: the next about 1.05 s away
+    state = cache.get("throttle:v1:mexc")
+    with pytest.raises(throttle.Throttled) as busy:
+        acquire(clock, recheck=True, max_wait=0.5)
+    assert busy.value.retry_in > 0.5
+    assert cache.get("throttle:v1:mexc") == state and clock.slept == [
+        pytest.approx(0.526, abs=0.01)
+    ]
+
+
 def test_a_slot_too_far_away_raises_and_reserves_nothing():
     clock = FakeTime()
     acquire(clock)

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from backfuture.celery import DEFAULT_QUEUE, TESTS_QUEUE
+
 DEMO_EMAIL = "demo@backfuture.local"
 # How long the children get to finish after SIGTERM before they are killed.
 STOP_GRACE_SECONDS = 10
@@ -132,6 +134,9 @@ class Command(BaseCommand):
             "--quiet",  # no start-up banner
             "worker",
             "-B",
+            # Both queues, tests people start first, as the Procfile's worker.
+            "--queues",
+            f"{TESTS_QUEUE},{DEFAULT_QUEUE}",
             "--loglevel",
             "WARNING",
             "--concurrency",

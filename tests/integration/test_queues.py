@@ -1,0 +1,84 @@
+"""Issue 20 with a real worker on Redis: tests people start are taken before queued re-checks,
+and a retry stays on the tests' queue."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection as db_connection
+
+from backfuture.celery import TESTS_QUEUE
+from connections import services
+from connections.models import ConnectionCheck
+from tests.integration.conftest import add, require_services, wait_for_status, worker_env
+from tests.workers import spawn_worker, stop_worker
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def _wait_until_running(check: ConnectionCheck, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        check.refresh_from_db()
+        if check.state != "queued":
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"check {check.pk} was not taken in {timeout} s")
+
+
+def test_tests_people_start_are_taken_before_queued_rechecks(celery_worker_one, simulator, alice):
+    # Every call takes 0.3 s, so the one process is busy while the rest are queued.
+    simulator.latency_ms = 300
+    connections = [add(alice, simulator.new_key("mexc"), exchange="mexc") for _ in range(6)]
+    blocker = services.connection_request_check(connection=connections[0], trigger="schedule")
+    _wait_until_running(blocker)
+    # Behind it: three re-checks first, then two tests people started.
+    rechecks = [
+        services.connection_request_check(connection=c, trigger="schedule")
+        for c in connections[1:4]
+    ]
+    people = [
+        services.connection_request_check(connection=c, trigger=trigger)
+        for c, trigger in zip(connections[4:], ("user", "support"), strict=True)
+    ]
+    for conn in connections:
+        wait_for_status(conn)
+        assert conn.status == "online", conn.last_report
+    started = {
+        c.pk: c.started_at
+        for c in ConnectionCheck.objects.filter(pk__in=[c.pk for c in rechecks + people])
+    }
+    # Round robin between the queues (kombu's default) would take a re-check second.
+    assert max(started[c.pk] for c in people) < min(started[c.pk] for c in rechecks)
+
+
+def test_a_retry_of_a_persons_test_stays_on_the_tests_queue(simulator, alice, tmp_path):
+    """A worker that only consumes the tests' queue still finishes a test that was retried."""
+    require_services()
+    worker = spawn_worker(
+        worker_env(simulator), tmp_path / "worker.log", concurrency=1, queues=(TESTS_QUEUE,)
+    )
+    try:
+        simulator.set_fault("mexc", "maintenance", times=1)
+        conn = add(alice, simulator.new_key("mexc"), exchange="mexc")
+        check = services.connection_request_check(connection=conn, trigger="user")
+        wait_for_status(conn)
+        assert conn.status == "online", conn.last_report
+        check.refresh_from_db()
+        assert check.attempts == 2
+    finally:
+        stop_worker(worker)
+        db_connection.close()
+
+
+@pytest.fixture
+def celery_worker_one(transactional_db, simulator, tmp_path):
+    """A real worker with one process, consuming both queues as the Procfile's does."""
+    require_services()
+    worker = spawn_worker(worker_env(simulator), tmp_path / "worker.log", concurrency=1)
+    try:
+        yield worker
+    finally:
+        stop_worker(worker)
+        db_connection.close()

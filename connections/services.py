@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -836,11 +836,22 @@ def connections_schedule_rechecks(*, now=None) -> int:
     planned: list[tuple[float, int]] = []
     probing: dict[int, int] = {}  # connection id → the incident its re-check probes
     probes: dict[int, int] = {}
+    # Tests still queued or running per exchange (an earlier run's, or people's): they take
+    # this period's slots too, so a worker that fell behind is not handed another period's
+    # worth on top. The tasks waiting (ETA/countdown tasks, which the worker holds in memory
+    # and Redis in its unacked set) thus stay at most rate x period per exchange, whatever
+    # the size of the fleet (docs/performance.md, "ETA tasks").
+    in_flight = dict(
+        Connection.objects.filter(status=ConnectionStatus.TESTING)
+        .values_list("exchange")
+        .annotate(n=Count("pk"))
+        .values_list("exchange", "n")
+    )
     for spec in registry.all_specs(include_demo=True):
         # The re-checks' share of what the IP-scoped limits allow all our workers together
         # (UID-scoped limits are per account, and a test calls each endpoint once).
         per_second = throttle.recheck_rate(spec)
-        budget = max(1, int(per_second * period))
+        budget = max(1, int(per_second * period)) - in_flight.get(spec.slug, 0)
         # Online and due, or waiting out a backoff after the exchange did not answer (Online
         # within the grace period, or failed for a temporary reason).
         due = (
@@ -876,7 +887,7 @@ def connections_schedule_rechecks(*, now=None) -> int:
         # One slot per test at the allowed rate, with jitter within the slot: a short list is
         # done sooner instead of being stretched over the period.
         slot = 1 / per_second
-        pks = list(due.values_list("pk", flat=True)[:budget])
+        pks = list(due.values_list("pk", flat=True)[: max(0, budget)])
         planned += [(index * slot + random.uniform(0, slot), pk) for index, pk in enumerate(pks)]
         if incident is not None:
             probing.update(dict.fromkeys(pks, incident.pk))

@@ -24,8 +24,10 @@ def spawn_worker(
     concurrency: int | None = None,
     loglevel: str = "INFO",
     name: str = "test",
+    pool: str | None = None,
 ) -> subprocess.Popen:
-    """Start a prefork worker with `env` and wait until *it* answers a ping.
+    """Start a worker with `env` and wait until *it* answers a ping. Its pool is `pool`, or
+    as the Procfile's: the CELERY_WORKER_POOL setting (threads by default).
 
     Only this worker's answer counts (another worker on the same broker may answer first). It
     runs in its own process group, so stopping it also stops its pool children.
@@ -41,8 +43,6 @@ def spawn_worker(
         "backfuture",
         "worker",
         "--purge",
-        "--pool",
-        "prefork",
         "--loglevel",
         loglevel,
         "--without-gossip",
@@ -50,6 +50,8 @@ def spawn_worker(
         "--hostname",
         hostname,
     ]
+    if pool:
+        command += ["--pool", pool]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     with log_path.open("a") as out:

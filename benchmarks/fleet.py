@@ -3,7 +3,7 @@ every online connection of every exchange at that exchange's allowed rate, never
 with its memory, its database connections and the queue it leaves in Redis bounded.
 
     python -m benchmarks.fleet [--connections 10000 | --quick] [--latency-ms 250]
-        [--spread 150-400] [--pool threads] [--concurrency N] [--scale 0.25]
+        [--spread 150-400] [--pool threads] [--concurrency N] [--scale 0.12] [--eta-cost N,...]
 
 `--connections` online spot connections of every exchange in `connections.exchanges.registry`
 (the demo exchange calls no network and is left out) are all due for a re-check, shared out
@@ -48,7 +48,7 @@ from benchmarks import common
 TARGET_UTILISATION = 0.8
 TARGET_MEMORY_GROWTH = 1.2
 # One factor on every exchange's documented limits: their sum at 1.0 (154 tests a second over
-# nine exchanges, 132 of them re-checks) is more than the 2-core development machine can test
+# ten exchanges, 132 of them re-checks) is more than the 2-core development machine can test
 # while also running PostgreSQL, Redis and the simulator (docs/performance.md); 0.12 keeps
 # every exchange's own proportions.
 DEFAULT_SCALE = "0.12"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from kombu import Exchange, Queue
 
 # Tests people start (every trigger but the scheduler's: the owner, support staff, the
@@ -42,3 +43,20 @@ app.conf.update(
     task_default_queue=DEFAULT_QUEUE,
 )
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _recycle_database_connections(task=None, **kwargs) -> None:
+    """With WORKER_DATABASE_REUSE on, Celery's Django fix-up no longer closes the database
+    connection around every task (CELERY_DB_REUSE_MAX), and Django's rule for web requests
+    applies instead: a connection older than CONN_MAX_AGE, or broken, is closed, and with
+    CONN_HEALTH_CHECKS a reused one is checked before its first query. Each pool thread or
+    process keeps at most one connection (docs/performance.md, fleet benchmark)."""
+    from django.conf import settings
+    from django.db import connections
+
+    if not settings.WORKER_DATABASE_REUSE or getattr(task.request, "is_eager", False):
+        return
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()

@@ -390,9 +390,23 @@ if not REDIS_URL or DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite
     # The embedded default keeps its database and broker queue here.
     for folder in (VAR_DIR, *(VAR_DIR / name for name in _BROKER_FOLDERS)):
         folder.mkdir(parents=True, exist_ok=True)
-# Tests mostly wait on exchanges; 8 processes reach the re-check rates the exchanges allow
-# (docs/performance.md, fleet benchmark) at about 200 MB each.
-CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=8)
+# The worker's pool (the Procfile passes the same variable as --pool). A connection test
+# mostly waits on the exchange: one process with 32 threads keeps up with every exchange's
+# re-check rate at real latencies in about 130 MB, where 32 prefork processes take 3 GB and
+# fall behind on 2 cores (docs/performance.md, fleet benchmark). Threads get no soft or hard
+# time limits: the test's own budget (EXCHANGE_TEST_BUDGET) bounds every call, and the
+# reaper fails a test whose worker is gone.
+CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="threads")
+CELERY_WORKER_CONCURRENCY = env.int(
+    "CELERY_WORKER_CONCURRENCY", default=32 if CELERY_WORKER_POOL == "threads" else 8
+)
+# Keep a worker's database connections across tasks (CONN_MAX_AGE and CONN_HEALTH_CHECKS
+# decide, as for web requests; backfuture/celery.py) instead of Celery closing them around
+# every task, which reconnects for every test: about a quarter less PostgreSQL CPU per test,
+# at most one connection per pool thread either way.
+WORKER_DATABASE_REUSE = env.bool("WORKER_DATABASE_REUSE", default=True)
+# Celery's own switch: closes only every this many tasks, so in effect never; None: always.
+CELERY_DB_REUSE_MAX = 1_000_000_000 if WORKER_DATABASE_REUSE else None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # In development the console email backend may print from the worker: show the mail as it is,
 # not as one WARNING log line per line of text.
@@ -431,6 +445,8 @@ CONNECTION_REAPER_INTERVAL = env.int("CONNECTION_REAPER_INTERVAL", default=15)
 CONNECTION_RECHECK_INTERVAL = env.int("CONNECTION_RECHECK_INTERVAL", default=1800)
 # How often the re-check scheduler runs, in seconds; its work is spread over this period.
 CONNECTION_RECHECK_SCHEDULE_PERIOD = env.int("CONNECTION_RECHECK_SCHEDULE_PERIOD", default=60)
+# Re-checks the scheduler starts per database transaction (one commit per batch, not per test).
+CONNECTION_RECHECK_BATCH = env.int("CONNECTION_RECHECK_BATCH", default=200)
 # Share of an exchange's documented rate limit that re-checks may use (the rest is for users).
 CONNECTION_RECHECK_RATE_SHARE = env.float("CONNECTION_RECHECK_RATE_SHARE", default=0.9)
 # Upper bound on re-check tests per second per exchange, whatever the exchange allows.

@@ -283,8 +283,10 @@ def celery_worker(
     env: dict[str, str] | None = None,
     log_path: Path | None = None,
     loglevel: str = "INFO",
+    pool: str | None = None,
 ) -> Iterator[subprocess.Popen]:
-    """`celery worker` as the Procfile runs it (prefork), on the benchmark database."""
+    """`celery worker` as the Procfile runs it (its pool: the CELERY_WORKER_POOL setting,
+    unless `pool` says otherwise), on the benchmark database."""
     from django.conf import settings
 
     log_path = log_path or Path(tempfile.gettempdir()) / "backfuture-bench-worker.log"
@@ -300,7 +302,12 @@ def celery_worker(
     }
     try:
         process = spawn_worker(
-            full_env, log_path, concurrency=concurrency, loglevel=loglevel, name="bench"
+            full_env,
+            log_path,
+            concurrency=concurrency,
+            loglevel=loglevel,
+            name="bench",
+            pool=pool or settings.CELERY_WORKER_POOL,
         )
     except WorkerFailed as failure:
         raise RuntimeError(str(failure)) from None

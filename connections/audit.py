@@ -16,14 +16,10 @@ def _actor_kind(actor) -> str:
     return ActorKind.STAFF if getattr(actor, "is_staff", False) else ActorKind.USER
 
 
-def record(
+def build(
     obj, action: str, *, actor=None, data: dict[str, Any] | None = None, staff: bool | None = None
 ) -> AuditEvent:
-    """Record `action` on a Connection or Strategy.
-
-    `actor` is the user who acted (None for the system). A staff member acting on someone else's
-    object is recorded as staff even if the object is their own test account.
-    """
+    """The unsaved event `record` would write (for a bulk insert of many)."""
     payload = {k: v for k, v in (data or {}).items() if k.lower() not in _FORBIDDEN_KEYS}
     if isinstance(obj, Connection):
         object_type, connection_id, owner_id = "connection", obj.pk, obj.owner_id
@@ -34,7 +30,7 @@ def record(
         kind = ActorKind.STAFF if staff else kind
     elif actor is not None and actor.pk == owner_id:
         kind = ActorKind.USER
-    return AuditEvent.objects.create(
+    return AuditEvent(
         owner_id=owner_id,
         actor=actor,
         actor_kind=kind,
@@ -45,3 +41,16 @@ def record(
         connection_id_ref=connection_id,
         data=payload,
     )
+
+
+def record(
+    obj, action: str, *, actor=None, data: dict[str, Any] | None = None, staff: bool | None = None
+) -> AuditEvent:
+    """Record `action` on a Connection or Strategy.
+
+    `actor` is the user who acted (None for the system). A staff member acting on someone else's
+    object is recorded as staff even if the object is their own test account.
+    """
+    event = build(obj, action, actor=actor, data=data, staff=staff)
+    event.save(force_insert=True)
+    return event

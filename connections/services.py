@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +34,7 @@ from connections.exchanges.base import (
 )
 from connections.exchanges.base import Market as ExchangeMarket
 from connections.models import (
+    AuditEvent,
     CheckState,
     CheckTrigger,
     Connection,
@@ -843,11 +844,22 @@ def connections_schedule_rechecks(*, now=None) -> int:
     planned: list[tuple[float, int]] = []
     probing: dict[int, int] = {}  # connection id → the incident its re-check probes
     probes: dict[int, int] = {}
+    # Tests still queued or running per exchange (an earlier run's, or people's): they take
+    # this period's slots too, so a worker that fell behind is not handed another period's
+    # worth on top. The tasks waiting (ETA/countdown tasks, which the worker holds in memory
+    # and Redis in its unacked set) thus stay at most rate x period per exchange, whatever
+    # the size of the fleet (docs/performance.md, "ETA tasks").
+    in_flight = dict(
+        Connection.objects.filter(status=ConnectionStatus.TESTING)
+        .values_list("exchange")
+        .annotate(n=Count("pk"))
+        .values_list("exchange", "n")
+    )
     for spec in registry.all_specs(include_demo=True):
         # The re-checks' share of what the IP-scoped limits allow all our workers together
         # (UID-scoped limits are per account, and a test calls each endpoint once).
         per_second = throttle.recheck_rate(spec)
-        budget = max(1, int(per_second * period))
+        budget = max(1, int(per_second * period)) - in_flight.get(spec.slug, 0)
         # Online and due, or waiting out a backoff after the exchange did not answer (Online
         # within the grace period, or failed for a temporary reason).
         due = (
@@ -883,34 +895,120 @@ def connections_schedule_rechecks(*, now=None) -> int:
         # One slot per test at the allowed rate, with jitter within the slot: a short list is
         # done sooner instead of being stretched over the period.
         slot = 1 / per_second
-        pks = list(due.values_list("pk", flat=True)[:budget])
+        pks = list(due.values_list("pk", flat=True)[: max(0, budget)])
         planned += [(index * slot + random.uniform(0, slot), pk) for index, pk in enumerate(pks)]
         if incident is not None:
             probing.update(dict.fromkeys(pks, incident.pk))
-    # Created in the order they start, every exchange's first tests at once; slots count
-    # from the start of this run, so the time spent creating thousands of checks does not
-    # slow the pace. The throttle enforces the rate; this only keeps tasks from queueing at it.
+    # Created in the order they start, every exchange's first tests at once, a batch per
+    # transaction; slots count from the start of this run, so the time spent creating
+    # thousands of checks does not slow the pace. The throttle enforces the rate; this only
+    # keeps tasks from queueing at it.
     planned.sort()
     scheduled = 0
-    for at, pk in planned:
-        countdown = max(0.0, at - (time.monotonic() - started))
-        try:
-            check = connection_request_check(
-                connection=Connection(pk=pk),
-                trigger=CheckTrigger.SCHEDULE,
-                countdown=countdown,
-                only_if_status=_RECHECKED_STATUSES,
-            )
-        except CheckNotStarted:
-            continue
-        scheduled += 1
-        if probing.get(check.connection_id) is not None:
-            probes[probing[check.connection_id]] = probes.get(probing[check.connection_id], 0) + 1
+    batch = settings.CONNECTION_RECHECK_BATCH
+    for first in range(0, len(planned), batch):
+        checks = _request_rechecks(planned[first : first + batch], started=started)
+        scheduled += len(checks)
+        for check in checks:
+            incident_id = probing.get(check.connection_id)
+            if incident_id is not None:
+                probes[incident_id] = probes.get(incident_id, 0) + 1
     from connections.models import ExchangeIncident
 
     for incident_id, count in probes.items():
         ExchangeIncident.objects.filter(pk=incident_id).update(probes=F("probes") + count)
     return scheduled
+
+
+def _request_rechecks(planned: list[tuple[float, int]], *, started: float) -> list[ConnectionCheck]:
+    """`connection_request_check` for a batch of scheduled re-checks in one transaction:
+    (seconds after `started` the test may start, connection id) in, the checks started out.
+
+    One test per connection and per transaction costs a commit and a dozen round trips each,
+    which caps the scheduler at a few dozen tests a second, below what all exchanges together
+    allow (docs/performance.md, fleet benchmark). Connections no longer in a status that is
+    re-checked (read again under the lock: a key replaced, a test started since) are left out.
+    """
+    import time
+
+    from connections import audit
+
+    now = timezone.now()
+    planned_at = dict((pk, at) for at, pk in planned)
+    with transaction.atomic():
+        locked = list(
+            Connection.objects.select_for_update()
+            .filter(pk__in=planned_at, status__in=_RECHECKED_STATUSES)
+            .only("pk", "owner_id", "name", "status")
+            .order_by("pk")
+        )
+        if not locked:
+            return []
+        locked.sort(key=lambda c: planned_at[c.pk])
+        elapsed = time.monotonic() - started
+        checks = ConnectionCheck.objects.bulk_create(
+            [
+                ConnectionCheck(
+                    connection_id=c.pk,
+                    trigger=CheckTrigger.SCHEDULE,
+                    deadline=check_deadline(now, waiting_for=max(0.0, planned_at[c.pk] - elapsed)),
+                )
+                for c in locked
+            ]
+        )
+        previous = {c.pk: c.status for c in locked}
+        # One statement (bulk_update's CASE over hundreds of rows costs more than the rest).
+        Connection.objects.filter(pk__in=previous).update(
+            status=ConnectionStatus.TESTING,
+            current_check=Subquery(
+                ConnectionCheck.objects.filter(
+                    connection_id=OuterRef("pk"), pk__in=[k.pk for k in checks]
+                ).values("pk")[:1]
+            ),
+            testing_since=now,
+            updated_at=now,
+        )
+        AuditEvent.objects.bulk_create(
+            [
+                audit.build(
+                    c, "test_requested", data={"trigger": CheckTrigger.SCHEDULE, "check": k.pk}
+                )
+                for c, k in zip(locked, checks, strict=True)
+            ]
+        )
+
+        undone: set[int] = set()
+
+        def enqueue_on_commit() -> None:
+            for index, check in enumerate(checks):
+                at = planned_at[check.connection_id]
+                try:
+                    _enqueue_check(
+                        check.pk,
+                        queue=check_queue(CheckTrigger.SCHEDULE),
+                        countdown=max(0.0, at - (time.monotonic() - started)),
+                    )
+                except SoftTimeLimitExceeded:
+                    # Out of time, the queue is fine: undo this request and the ones not yet
+                    # published, and let the task stop.
+                    for left in checks[index:]:
+                        _undo_check_request(
+                            check_id=left.pk, previous_status=previous[left.connection_id]
+                        )
+                    raise
+                except Exception:
+                    # The broker refused: the rest would fail too (each after its retries).
+                    logger.exception("could not enqueue connection test %s", check.pk)
+                    for left in checks[index:]:
+                        _undo_check_request(
+                            check_id=left.pk, previous_status=previous[left.connection_id]
+                        )
+                        undone.add(left.pk)
+                    return
+
+        transaction.on_commit(enqueue_on_commit)
+    # Run already unless the caller holds a transaction of its own.
+    return [check for check in checks if check.pk not in undone]
 
 
 # --- Exchange-wide incidents (docs/architecture.md, "Outages and key expiry") ----------------

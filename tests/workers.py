@@ -25,9 +25,10 @@ def spawn_worker(
     loglevel: str = "INFO",
     name: str = "test",
     queues: tuple[str, ...] | None = None,
-    pool: str = "prefork",
+    pool: str | None = None,
 ) -> subprocess.Popen:
-    """Start a worker (prefork unless `pool` says otherwise) with `env` and wait until *it* answers a ping.
+    """Start a worker with `env` and wait until *it* answers a ping. Its pool is `pool`, or
+    as the Procfile's: the CELERY_WORKER_POOL setting (threads by default).
 
     It consumes `queues`, by default both as the Procfile's worker does: tests people start,
     then re-checks and beat's tasks (`--purge` empties them first). Only this worker's answer
@@ -45,8 +46,6 @@ def spawn_worker(
         "backfuture",
         "worker",
         "--purge",
-        "--pool",
-        pool,
         "--loglevel",
         loglevel,
         "--without-gossip",
@@ -56,6 +55,8 @@ def spawn_worker(
         "--queues",
         ",".join(queues or (TESTS_QUEUE, DEFAULT_QUEUE)),
     ]
+    if pool:
+        command += ["--pool", pool]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     with log_path.open("a") as out:

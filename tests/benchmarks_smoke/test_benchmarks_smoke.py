@@ -151,18 +151,46 @@ def test_max_in_window_counts_as_the_exchanges_do():
     assert fleet.max_in_window([], 1.0) == 0
 
 
+def test_fleet_runs_over_every_exchange_of_the_registry_but_the_demo():
+    from connections.exchanges import registry
+
+    live = {spec.slug for spec in registry.all_specs(include_demo=False)}
+    assert set(fleet.fleet_exchanges()) == live and "demo" not in live
+    factors = fleet.parse_scale("0.1,mexc=2", sorted(live))
+    assert factors["mexc"] == 2 and factors["kucoin"] == 0.1
+    counts = fleet.share_out(1000, fleet.allowed_tests_per_second(factors))
+    assert sum(counts.values()) == 1000
+    assert min(counts.values()) >= fleet.MIN_CONNECTIONS
+    # In proportion to the allowed rates: Bybit (30 tests/s) gets more than Coinbase (10).
+    assert counts["bybit"] > counts["coinbase"]
+
+
 def test_simulator_is_aligned_with_our_configured_limits():
     with common.simulator() as simulator:
-        rows = fleet.align_simulator(simulator, {"mexc": 10, "kucoin": 0.5})
+        rows = fleet.align_simulator(simulator, {"mexc": 10, "kucoin": 0.5, "coinbase": 0.25})
         kucoin_public = simulator.rate_limit("kucoin", "public")
         mexc_spot = simulator.rate_limit("mexc", "spot")
+        coinbase_public = simulator.rate_limit("coinbase", "public")
     by_endpoint = {(r.exchange, r.endpoint): r for r in rows}
-    # We allow 333 KuCoin timestamp calls per 30 s (2000 // 3 x 0.5 at weight 3); the
-    # simulator charges its spot timestamp weight per call, so its pool holds that many calls.
+    # A factor stretches or shrinks the window and keeps the count: MEXC's 500 per 10 s at
+    # x10 is 500 per 1 s; Coinbase's 10 per second at 0.25 is 10 per 4 s (never 2.5 per 1 s).
+    assert (mexc_spot.limit, mexc_spot.window_s) == (500, 1)
+    assert (coinbase_public.limit, coinbase_public.window_s) == (10, 4)
+    # We allow 666 KuCoin timestamp calls per 60 s (2000 // 3 over 30 s at 0.5, weight 3);
+    # the simulator charges its own timestamp weight per call, so its pool holds that many.
     route = simulator._apis["kucoin"].routes[("GET", "/api/v1/timestamp")]
-    assert kucoin_public.limit == 333 * route.weight and kucoin_public.window_s == 30
-    assert mexc_spot.limit == 5000  # /api/v3/time: 500 per 10 s, times 10
+    assert kucoin_public.limit >= 666 * route.weight and kucoin_public.window_s == 60
     assert "per key only" in by_endpoint[("mexc", "GET /api/v3/account")].simulator
+    assert by_endpoint[("coinbase", "GET /api/v3/brokerage/time")].configured == "10 calls / 4 s"
+
+
+def test_simulator_latency_spread_keeps_its_mean():
+    import statistics
+
+    with common.simulator(latency_ms=250, latency_spread_ms=(150, 400)) as simulator:
+        draws = [simulator._draw_latency() for _ in range(4000)]
+    assert min(draws) >= 150 and max(draws) <= 400
+    assert statistics.mean(draws) == pytest.approx(250, abs=5)
 
 
 def _records(exchange, method, path, times):
@@ -173,16 +201,30 @@ def test_fleet_figures_from_the_simulators_log():
     records = _records("mexc", "GET", "/api/v3/time", [i * 0.1 for i in range(11)])
     records += _records("mexc", "GET", "/api/v3/account", [i * 0.1 for i in range(11)])
     records += _records("kucoin", "GET", "/api/v1/timestamp", [i * 0.2 for i in range(6)])
-    rates = fleet.tests_per_second(records)
+    # Bybit's limit is host-wide: every call to its live host counts, the demo host's not.
+    records += _records("bybit", "GET", "/v5/account/info", [i * 0.001 for i in range(700)])
+    records += _records("bybit_demo", "GET", "/v5/account/info", [0.5] * 50)
+    rates = fleet.tests_per_second(
+        {"mexc": [i * 0.1 for i in range(11)], "kucoin": [i * 0.2 for i in range(6)]}
+    )
     assert rates["mexc"] == (11, pytest.approx(10.0)) and rates["kucoin"][1] == pytest.approx(5)
-    factors = {"mexc": 1.0, "kucoin": 1.0}
+    factors = {"mexc": 1.0, "kucoin": 1.0, "bybit": 1.0}
     peaks = {
         (p.exchange, p.endpoint, p.window_s): p for p in fleet.endpoint_peaks(records, factors)
     }
     # Ten account calls within one second against MEXC's configured 2 per second: caught.
     assert not peaks[("mexc", "GET /api/v3/account", 1)].ok
     assert peaks[("kucoin", "GET /api/v1/timestamp", 30)].ok
+    bybit = peaks[("bybit", "api.bybit.com (all four calls of a test)", 5)]
+    assert bybit.most == 700 and not bybit.ok  # 600 calls per 5 s
     stats = {e: {"peak_rps": 10, "requests": 20, "rate_limited": 0} for e in ("mexc", "kucoin")}
+    samples = fleet.Samples(
+        rss_kb=[(1.0, 100_000), (70.0, 120_000), (200.0, 150_000)],
+        db_connections=[3, 40],
+        held_tasks=[10, 20],
+        queued_tasks=[0, 5],
+        redis_bytes=[1000, 2000],
+    )
     figures = fleet.fleet_figures(
         stats=stats,
         peaks=list(peaks.values()),
@@ -191,17 +233,45 @@ def test_fleet_figures_from_the_simulators_log():
         checked=17,
         online=17,
         seconds=2.0,
+        samples=samples,
+        warm_up_s=60,
+        concurrency=32,
+        cpu_s=0.5,
     )
     verdicts = {f.name: f.passed for f in figures}
     assert verdicts["mexc: tests per second / configured rate"]  # 10 of 12
     assert not verdicts["kucoin: tests per second / configured rate"]  # 5 of 10
     assert not verdicts["mexc GET /api/v3/account: most calls in any 1 s"]
+    # 150 MB at the end against 120 MB after the first period: 1.25x, not flat.
+    assert not verdicts["worker RSS at the end / after the first scheduling period"]
+    assert not verdicts["worker's PostgreSQL connections, most at once"]  # 40 > 34
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fleet_sampler_reads_memory_connections_and_the_queue(settings):
+    """What the fleet benchmark samples while the worker runs: this process stands in."""
+    import os
+    import time
+
+    from django.db import connection
+
+    if "postgresql" not in connection.vendor + settings.DATABASES["default"]["ENGINE"]:
+        pytest.skip("the sampler reads PostgreSQL's pg_stat_activity")
+    sampler = fleet.Sampler(os.getpid(), connection.settings_dict["NAME"], every=0.05)
+    sampler.start()
+    time.sleep(0.5)
+    samples = sampler.stop()
+    assert samples.rss_kb and all(kb > 0 for _, kb in samples.rss_kb)
+    assert samples.db_connections and min(samples.db_connections) >= 0
+    assert len(samples.held_tasks) == len(samples.redis_bytes) == len(samples.queued_tasks)
+    assert fleet.cpu_seconds(os.getpid()) > 0
+    assert fleet.postgres_cpu_seconds() is None or fleet.postgres_cpu_seconds() > 0
 
 
 @pytest.mark.django_db
 def test_fleet_core_keeps_a_tiny_fleet_within_scaled_limits(sim, settings):
     """Re-checks through the real task, with the limits scaled down so the throttle binds."""
-    factors = {"mexc": 1.0, "kucoin": 0.06}  # KuCoin: 4 tests/s
+    factors = {"mexc": 1.0, "kucoin": 0.06}  # KuCoin: 4 tests/s (2000 per 500 s, weight 3)
     settings.CONNECTION_RATE_LIMIT_SCALE = factors
     fleet.align_simulator(sim, factors)
     pks = common.create_connections(

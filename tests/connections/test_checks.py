@@ -362,6 +362,78 @@ def test_recheck_respects_the_exchange_rate_budget(alice, settings):
     assert services.connections_schedule_rechecks() == 2
 
 
+def test_recheck_budget_counts_the_tests_still_in_flight(alice, enqueued, settings):
+    """A worker that fell behind is not handed another period's worth on top of what it
+    still holds: waiting tasks stay bounded by rate x period, not by the fleet."""
+    settings.CONNECTION_RECHECK_SCHEDULE_PERIOD = 10
+    settings.CONNECTION_RECHECK_MAX_RATE = 0.3  # three tests per 10-second period
+    settings.CONNECTION_RECHECK_RATE_SHARE = 1.0
+    old = timezone.now() - timedelta(hours=1)
+    for _ in range(6):
+        c = make_connection(alice, exchange="demo")
+        Connection.objects.filter(pk=c.pk).update(status="online", last_tested_at=old)
+    assert services.connections_schedule_rechecks() == 3
+    # None of the three ran yet: the next run starts none.
+    assert services.connections_schedule_rechecks() == 0
+    # One finished: one slot is free again.
+    running = Connection.objects.filter(status="testing").first()
+    Connection.objects.filter(pk=running.pk).update(
+        status="online", last_tested_at=timezone.now(), current_check=None
+    )
+    assert services.connections_schedule_rechecks() == 1
+    assert ConnectionCheck.objects.count() == 4
+
+
+def test_recheck_batches_give_each_connection_its_own_check(
+    alice, enqueued, settings, django_capture_on_commit_callbacks
+):
+    settings.CONNECTION_RECHECK_BATCH = 2
+    old = timezone.now() - timedelta(hours=1)
+    due = [make_connection(alice, exchange="demo") for _ in range(5)]
+    Connection.objects.filter(pk__in=[c.pk for c in due]).update(
+        status="online", last_tested_at=old
+    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert services.connections_schedule_rechecks() == 5
+    assert len(callbacks) == 3  # one transaction per batch of two
+    for connection in Connection.objects.filter(pk__in=[c.pk for c in due]):
+        check = connection.current_check
+        assert connection.status == "testing" and connection.testing_since is not None
+        assert check.connection_id == connection.pk and check.trigger == "schedule"
+        assert check.state == "queued" and check.deadline is not None
+    published = sorted(args[0] for args, _kwargs in enqueued)
+    assert published == sorted(ConnectionCheck.objects.values_list("pk", flat=True))
+    assert all("countdown" in kwargs for _args, kwargs in enqueued)
+    from connections.models import AuditEvent
+
+    events = AuditEvent.objects.filter(action="test_requested")
+    assert sorted(e.data["check"] for e in events) == published
+    assert {e.object_id for e in events} == {c.pk for c in due}
+    assert {e.data["trigger"] for e in events} == {"schedule"}
+
+
+def test_recheck_batch_is_undone_when_the_broker_refuses(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    old = timezone.now() - timedelta(hours=1)
+    due = [make_connection(alice, exchange="demo") for _ in range(3)]
+    Connection.objects.filter(pk__in=[c.pk for c in due]).update(
+        status="online", last_tested_at=old
+    )
+    published = []
+
+    def broker_down(*args, **kwargs):
+        published.append(args)
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.connection_check, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.connections_schedule_rechecks()
+    assert len(published) == 1  # the rest of the batch was not tried against a dead broker
+    assert set(Connection.objects.values_list("status", flat=True)) == {"online"}
+    assert set(ConnectionCheck.objects.values_list("message", flat=True)) == {"queue_unavailable"}
+
+
 def test_test_button_and_status_polling(alice_client, conn, enqueued):
     url = reverse("connections:test", args=[conn.pk])
     response = alice_client.post(url, HTTP_HX_REQUEST="true")

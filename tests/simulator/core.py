@@ -62,7 +62,7 @@ class RequestRecord(NamedTuple):
     method: str
     path: str
     status: int  # 0 when the connection was reset without an answer
-    timestamp: float
+    timestamp: float  # when the request arrived (time.time())
 
 
 @dataclass
@@ -295,6 +295,7 @@ class ExchangeSimulator:
         ports: Mapping[str, int] | None = None,
         port_base: int | None = None,
         latency_ms: float = 0,
+        latency_spread_ms: tuple[float, float] | None = None,
         rate_limits: bool = True,
         verbose: bool = False,
         max_log: int = 100_000,
@@ -310,6 +311,9 @@ class ExchangeSimulator:
             raise ValueError(f"unknown host roles: {sorted(unknown)}")
         # Per call, applied to every request; set_latency() overrides it per host.
         self.latency_ms = latency_ms
+        # (lowest, highest): each call draws its latency from a triangular distribution over
+        # that range whose mean is `latency_ms` (real round trips vary and have a long tail).
+        self.latency_spread_ms = latency_spread_ms
         self.rate_limits_enabled = rate_limits
         self.verbose = verbose
         # The IP the simulated exchanges believe the caller has (for IP whitelists).
@@ -528,6 +532,14 @@ class ExchangeSimulator:
             else:
                 self._latency_by_role[role] = latency_ms
 
+    def _draw_latency(self) -> float:
+        if not self.latency_spread_ms or not self.latency_ms:
+            return self.latency_ms
+        low, high = self.latency_spread_ms
+        # A triangle's mean is (low + high + mode) / 3: the mode that gives `latency_ms`.
+        mode = min(high, max(low, 3 * self.latency_ms - low - high))
+        return random.triangular(low, high, mode)
+
     def server_time_ms(self, role: str) -> int:
         return int(time.time() * 1000) + self._clock_offsets.get(role, 0)
 
@@ -641,14 +653,19 @@ class ExchangeSimulator:
 
     def handle(self, role: str, method: str, target: str, headers: Any, body: bytes) -> SimResponse:
         self._stats.arrival(role, time.monotonic())
+        # The log keeps when the call arrived, as an exchange's rate limiter counts it, not
+        # when it was answered (after the latency, which varies with a spread).
+        arrived = time.time()
         api = self._apis[role]
         request = SimRequest(role, method, target, headers, body, self.caller_ip)
-        latency = self._latency_by_role.get(role, self.latency_ms)
+        latency = self._latency_by_role.get(role)
+        if latency is None:
+            latency = self._draw_latency()
         self.sleep(latency / 1000)
         response = self._respond(api, request)
         status = 0 if response.action == "reset" else response.status
         self._stats.answered(role, status)
-        self._log.append(RequestRecord(role, method, request.path, status, time.time()))
+        self._log.append(RequestRecord(role, method, request.path, status, arrived))
         if self.verbose:
             logger.info("%s %s %s -> %s", role, method, request.path, status or "reset")
         return response

@@ -326,12 +326,12 @@ def celery_workers(
     count: int,
     exchange_urls: str,
     log_dir: Path,
-    pool: str = "prefork",
+    pool: str | None = None,
     concurrency: int | None = None,
     loglevel: str = "INFO",
 ) -> Iterator[list[subprocess.Popen]]:
     """`count` worker processes on this machine, as the Procfile's `worker` scaled out: the
-    same queues, the same broker and the same throttle state in Redis."""
+    same queues, pool (unless `pool` says otherwise), broker and throttle state in Redis."""
     from django.conf import settings
 
     full_env = {

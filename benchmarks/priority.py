@@ -3,7 +3,7 @@
 
     python -m benchmarks.priority [--connections 10000] [--samples 30] [--latency-ms 250]
                                   [--spread-ms 150,400] [--workers 1,2] [--quick]
-                                  [--pool prefork] [--concurrency N] [--max-rate R] [--scale F]
+                                  [--pool threads|prefork] [--concurrency N] [--max-rate R] [--scale F]
 
 The exchange simulator answers every call after a latency drawn between the two `--spread-ms`
 bounds (most often `--latency-ms`). `--connections` online spot connections, spread evenly
@@ -376,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=250.0)
     parser.add_argument("--spread-ms", default="150,400", help="low,high per call")
     parser.add_argument("--workers", default="1,2", help="worker processes per phase")
-    parser.add_argument("--pool", default="prefork")
+    # As the Procfile starts the worker (CELERY_WORKER_POOL: threads) unless told otherwise.
+    parser.add_argument("--pool", default=None)
     parser.add_argument("--concurrency", type=int, default=None)
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between tests")
     parser.add_argument(
@@ -437,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
             f"\n{args.connections} online spot connections due, evenly over "
             f"{', '.join(exchanges)}; re-checks allowed {allowed_recheck_rate(exchanges):.1f}/s "
             f"in all; simulator latency {args.latency_ms:g} ms ({low:g}-{high:g}); pool "
-            f"{args.pool}, concurrency {args.concurrency or settings.CELERY_WORKER_CONCURRENCY}; "
+            f"{args.pool or settings.CELERY_WORKER_POOL}, concurrency {args.concurrency or settings.CELERY_WORKER_CONCURRENCY}; "
             f"limits x {args.scale:g}, re-checks at most "
             f"{settings.CONNECTION_RECHECK_MAX_RATE:g}/s per exchange",
             flush=True,

@@ -275,6 +275,22 @@ def simulator(**options: Any) -> Iterator[Any]:
         yield sim
 
 
+def worker_env(exchange_urls: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a benchmark's worker: the benchmark database, its Redis database and
+    the simulator's URLs."""
+    from django.conf import settings
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "EXCHANGE_URLS": exchange_urls,
+        "PYTHONUNBUFFERED": "1",
+        **(extra or {}),
+    }
+
+
 @contextmanager
 def celery_worker(
     *,
@@ -291,15 +307,7 @@ def celery_worker(
 
     log_path = log_path or Path(tempfile.gettempdir()) / "backfuture-bench-worker.log"
     log_path.write_text("")
-    full_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "EXCHANGE_URLS": exchange_urls,
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
-    }
+    full_env = worker_env(exchange_urls, env)
     try:
         process = spawn_worker(
             full_env,
@@ -332,16 +340,7 @@ def celery_workers(
 ) -> Iterator[list[subprocess.Popen]]:
     """`count` worker processes on this machine, as the Procfile's `worker` scaled out: the
     same queues, pool (unless `pool` says otherwise), broker and throttle state in Redis."""
-    from django.conf import settings
-
-    full_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "EXCHANGE_URLS": exchange_urls,
-        "PYTHONUNBUFFERED": "1",
-    }
+    full_env = worker_env(exchange_urls)
     processes: list[subprocess.Popen] = []
     try:
         for index in range(count):

@@ -233,8 +233,7 @@ def check_deadline(now, *, waiting_for: float | None = None):
 
 
 class CheckNotStarted(Exception):
-    """A test was not started; `reason` says why ("in_flight", "cooldown", "queue_down", or
-    "not_due": the connection is no longer in a status the caller re-checks)."""
+    """A test was not started; `reason` says why ("in_flight", "cooldown" or "queue_down")."""
 
     def __init__(self, reason: str, *, retry_in: int | None = None) -> None:
         super().__init__(reason)
@@ -272,7 +271,6 @@ def connection_request_check(
     requested_by=None,
     countdown: float | None = None,
     enqueue: bool = True,
-    only_if_status: frozenset[str] | None = None,
 ) -> ConnectionCheck:
     """Start a test: lock the row, mark it `testing`, record the check, enqueue on commit.
 
@@ -287,9 +285,6 @@ def connection_request_check(
         locked = Connection.objects.select_for_update().get(pk=connection.pk)
         if locked.status == ConnectionStatus.TESTING:
             raise CheckNotStarted("in_flight")
-        if only_if_status is not None and locked.status not in only_if_status:
-            # Read again under the lock: the caller's list is older (a key replaced since).
-            raise CheckNotStarted("not_due")
         if trigger != CheckTrigger.SCHEDULE:
             last = locked.checks.order_by("-created_at").values_list("created_at", flat=True)
             last_at = last.first()

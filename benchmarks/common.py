@@ -24,6 +24,9 @@ from tests.workers import WorkerFailed, spawn_worker, stop_worker
 ROOT = Path(__file__).resolve().parent.parent
 # BENCHMARK_SETTINGS may name a module that extends benchmarks.settings, to try a change.
 SETTINGS_MODULE = os.environ.get("BENCHMARK_SETTINGS", "benchmarks.settings")
+# The Procfile's `tests-worker`: `--concurrency ${CELERY_TESTS_WORKER_CONCURRENCY:-8}`
+# (tests/foundation/test_procfile.py keeps the two equal).
+TESTS_WORKER_CONCURRENCY = int(os.environ.get("CELERY_TESTS_WORKER_CONCURRENCY", "8"))
 
 
 def setup_django() -> None:
@@ -337,9 +340,16 @@ def celery_workers(
     pool: str | None = None,
     concurrency: int | None = None,
     loglevel: str = "INFO",
+    tests_worker: bool = False,
 ) -> Iterator[list[subprocess.Popen]]:
     """`count` worker processes on this machine, as the Procfile's `worker` scaled out: the
-    same queues, pool (unless `pool` says otherwise), broker and throttle state in Redis."""
+    same queues, pool (unless `pool` says otherwise), broker and throttle state in Redis.
+
+    With `tests_worker`, each of them comes with the Procfile's `tests-worker` beside it (the
+    queue `tests` only, TESTS_WORKER_CONCURRENCY threads): the Procfile's shape on `count`
+    machines."""
+    from backfuture.celery import TESTS_QUEUE
+
     full_env = worker_env(exchange_urls)
     processes: list[subprocess.Popen] = []
     try:
@@ -356,6 +366,20 @@ def celery_workers(
                     pool=pool,
                 )
             )
+            if tests_worker:
+                log_path = log_dir / f"backfuture-bench-tests-worker-{index}.log"
+                log_path.write_text("")
+                processes.append(
+                    spawn_worker(
+                        full_env,
+                        log_path,
+                        concurrency=TESTS_WORKER_CONCURRENCY,
+                        loglevel=loglevel,
+                        name=f"bench-tests{index}",
+                        pool=pool,
+                        queues=(TESTS_QUEUE,),
+                    )
+                )
         yield processes
     except WorkerFailed as failure:
         raise RuntimeError(str(failure)) from None

@@ -4,6 +4,7 @@
     python -m benchmarks.priority [--connections 10000] [--samples 30] [--latency-ms 250]
                                   [--spread-ms 150,400] [--workers 1,2] [--quick]
                                   [--pool threads|prefork] [--concurrency N] [--max-rate R] [--scale F]
+                                  [--no-tests-worker]
 
 The exchange simulator answers every call after a latency drawn between the two `--spread-ms`
 bounds (most often `--latency-ms`). `--connections` online spot connections, spread evenly
@@ -11,7 +12,9 @@ over every live exchange of the registry (the demo exchange calls no network and
 out), are all due for a re-check; as beat would, the benchmark sends the re-check scheduler
 every scheduling period, so re-checks run at each exchange's documented rate, or as fast as
 the workers go if that is slower, through `celery worker` processes as the Procfile starts
-them (both queues; `--pool`/`--concurrency` to try another pool). `--max-rate` caps each
+them: each `worker` (both queues; `--pool`/`--concurrency` to try another pool) with its
+`tests-worker` beside it (the queue `tests` only; `--no-tests-worker` leaves it out, as the
+Procfile before it). `--max-rate` caps each
 exchange's re-checks (CONNECTION_RECHECK_MAX_RATE) to keep them within what the workers can
 do; `--scale` multiplies every documented limit (CONNECTION_RATE_LIMIT_SCALE). Scaling the
 limits down also spaces an exchange's slots further apart, which a person's test then waits
@@ -337,6 +340,7 @@ def run_phase(
         concurrency=args.concurrency,
         log_dir=log_dir,
         loglevel="WARNING",
+        tests_worker=args.tests_worker,
     ):
         print(f"\n-- {workers} worker(s): {len(idle_pks)} tests on the idle system", flush=True)
         person_tests(client, idle_pks[: args.warmup], publications, args.pause)
@@ -379,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     # As the Procfile starts the worker (CELERY_WORKER_POOL: threads) unless told otherwise.
     parser.add_argument("--pool", default=None)
     parser.add_argument("--concurrency", type=int, default=None)
+    parser.add_argument(
+        "--tests-worker",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="start the Procfile's tests-worker beside each worker (default: yes)",
+    )
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between tests")
     parser.add_argument(
         "--load-warmup", type=float, default=15.0, help="seconds of re-checks before timing"
@@ -438,8 +448,14 @@ def main(argv: list[str] | None = None) -> int:
             f"\n{args.connections} online spot connections due, evenly over "
             f"{', '.join(exchanges)}; re-checks allowed {allowed_recheck_rate(exchanges):.1f}/s "
             f"in all; simulator latency {args.latency_ms:g} ms ({low:g}-{high:g}); pool "
-            f"{args.pool or settings.CELERY_WORKER_POOL}, concurrency {args.concurrency or settings.CELERY_WORKER_CONCURRENCY}; "
-            f"limits x {args.scale:g}, re-checks at most "
+            f"{args.pool or settings.CELERY_WORKER_POOL}, concurrency "
+            f"{args.concurrency or settings.CELERY_WORKER_CONCURRENCY}"
+            + (
+                f", each with a tests-worker of {common.TESTS_WORKER_CONCURRENCY}; "
+                if args.tests_worker
+                else " (no tests-worker); "
+            )
+            + f"limits x {args.scale:g}, re-checks at most "
             f"{settings.CONNECTION_RECHECK_MAX_RATE:g}/s per exchange",
             flush=True,
         )

@@ -72,6 +72,45 @@ def test_a_retry_of_a_persons_test_stays_on_the_tests_queue(simulator, alice, tm
         db_connection.close()
 
 
+def test_the_tests_worker_starts_a_persons_test_while_the_worker_runs_a_recheck(
+    simulator, alice, tmp_path
+):
+    """The Procfile's shape: `worker` (both queues) and `tests-worker` (only `tests`). With
+    the worker's only thread on a re-check and more re-checks queued, a person's test starts at
+    once on the tests-worker instead of waiting for that thread (issue 20, 2.)."""
+    require_services()
+    simulator.latency_ms = 400
+    env = worker_env(simulator)
+    worker = spawn_worker(env, tmp_path / "worker.log", concurrency=1, name="worker")
+    tests_worker = None
+    try:
+        tests_worker = spawn_worker(
+            env, tmp_path / "tests-worker.log", concurrency=1, name="tests", queues=(TESTS_QUEUE,)
+        )
+        connections = [add(alice, simulator.new_key("mexc"), exchange="mexc") for _ in range(4)]
+        rechecks = [
+            services.connection_request_check(connection=c, trigger="schedule")
+            for c in connections[:3]
+        ]
+        _wait_until_running(rechecks[0])
+        person = services.connection_request_check(connection=connections[3], trigger="user")
+        for conn in connections:
+            wait_for_status(conn)
+            assert conn.status == "online", conn.last_report
+        for check in (*rechecks, person):
+            check.refresh_from_db()
+        # The worker alone would start it only when the running re-check had finished.
+        assert person.started_at < rechecks[0].finished_at
+        # ... and the tests-worker never took a re-check.
+        assert all(r.started_at >= rechecks[0].started_at for r in rechecks)
+        assert rechecks[1].started_at >= rechecks[0].finished_at
+    finally:
+        stop_worker(worker)
+        if tests_worker is not None:
+            stop_worker(tests_worker)
+        db_connection.close()
+
+
 @pytest.fixture
 def celery_worker_one(transactional_db, simulator, tmp_path):
     """A real worker with one process, consuming both queues as the Procfile's does."""

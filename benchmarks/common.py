@@ -27,6 +27,9 @@ SETTINGS_MODULE = os.environ.get("BENCHMARK_SETTINGS", "benchmarks.settings")
 # The Procfile's `tests-worker`: `--concurrency ${CELERY_TESTS_WORKER_CONCURRENCY:-8}`
 # (tests/foundation/test_procfile.py keeps the two equal).
 TESTS_WORKER_CONCURRENCY = int(os.environ.get("CELERY_TESTS_WORKER_CONCURRENCY", "8"))
+# The Procfile's `worker` runs under `nice -n 10`: on a machine that also hosts the web and
+# the tests-worker, re-checks get the CPU that people's requests and tests leave.
+WORKER_NICE = 10
 
 
 def setup_django() -> None:
@@ -346,8 +349,8 @@ def celery_workers(
     same queues, pool (unless `pool` says otherwise), broker and throttle state in Redis.
 
     With `tests_worker`, each of them comes with the Procfile's `tests-worker` beside it (the
-    queue `tests` only, TESTS_WORKER_CONCURRENCY threads): the Procfile's shape on `count`
-    machines."""
+    queue `tests` only, TESTS_WORKER_CONCURRENCY threads) and runs at the Procfile's lower CPU
+    priority (WORKER_NICE): the Procfile's shape on `count` machines."""
     from backfuture.celery import TESTS_QUEUE
 
     full_env = worker_env(exchange_urls)
@@ -364,6 +367,7 @@ def celery_workers(
                     loglevel=loglevel,
                     name=f"bench{index}",
                     pool=pool,
+                    nice=WORKER_NICE if tests_worker else 0,
                 )
             )
             if tests_worker:

@@ -26,6 +26,7 @@ def spawn_worker(
     name: str = "test",
     queues: tuple[str, ...] | None = None,
     pool: str | None = None,
+    nice: int = 0,
 ) -> subprocess.Popen:
     """Start a worker with `env` and wait until *it* answers a ping. Its pool is `pool`, or
     as the Procfile's: the CELERY_WORKER_POOL setting (threads by default).
@@ -33,7 +34,8 @@ def spawn_worker(
     It consumes `queues`, by default both as the Procfile's worker does: tests people start,
     then re-checks and beat's tasks (`--purge` empties them first). Only this worker's answer
     counts (another worker on the same broker may answer first). It runs in its own process
-    group, so stopping it also stops its pool children.
+    group, so stopping it also stops its pool children. `nice` lowers its CPU priority, as
+    the Procfile does for the re-check worker (`nice` execs celery: same process).
     """
     from backfuture.celery import DEFAULT_QUEUE, TESTS_QUEUE, app
 
@@ -57,6 +59,8 @@ def spawn_worker(
     ]
     if pool:
         command += ["--pool", pool]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     with log_path.open("a") as out:

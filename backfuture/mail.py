@@ -39,8 +39,10 @@ def mail_send(
     to: Sequence[str],
     from_email: str | None = None,
     html: str | None = None,
+    queue: str | None = None,
 ) -> None:
-    """Queue one message for delivery after the current transaction commits."""
+    """Queue one message for delivery after the current transaction commits, on `queue`
+    (None: the default queue, behind re-checks; see `mail_send_message`)."""
     sealed = encrypt(
         json.dumps(
             {
@@ -52,11 +54,17 @@ def mail_send(
             }
         )
     )
-    transaction.on_commit(lambda: _enqueue(sealed))
+    transaction.on_commit(lambda: _enqueue(sealed, queue=queue))
 
 
-def mail_send_message(*, message: EmailMessage) -> None:
-    """Queue a message rendered by allauth (text, optionally with an HTML alternative)."""
+def mail_send_message(*, message: EmailMessage, queue: str | None = None) -> None:
+    """Queue a message rendered by allauth (text, optionally with an HTML alternative).
+
+    Account mail (a sign-up's verification, a login code, a password reset) has a person
+    waiting for it at the screen: allauth's adapter puts it on the tests' queue, which the
+    Procfile's tests-worker serves even while every thread of the worker re-checks the fleet
+    (docs/architecture.md, "Queues"). Notifications stay on the default queue, so an
+    exchange-wide incident mailing thousands never stands in front of a person's test."""
     html = None
     body = message.body
     if message.content_subtype == "html":
@@ -70,6 +78,7 @@ def mail_send_message(*, message: EmailMessage) -> None:
         to=message.to,
         from_email=message.from_email,
         html=html,
+        queue=queue,
     )
 
 
@@ -88,13 +97,17 @@ def retry_delay(retries: int) -> float:
     return random.uniform(base / 2, base)
 
 
-def _enqueue(sealed: str) -> None:
+def _enqueue(sealed: str, *, queue: str | None = None) -> None:
     from backfuture.users.tasks import deliver_mail
 
+    # A retry goes back to the queue the message came from (Celery republishes with its
+    # routing key).
+    options = {"queue": queue} if queue else {}
     try:
         # Bounded publish retries: a broker outage costs the request a second, not a hang.
         deliver_mail.apply_async(
             args=[sealed],
+            **options,
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
         )

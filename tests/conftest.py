@@ -84,13 +84,19 @@ def reset_language():
 @pytest.fixture(autouse=True)
 def queued_mail(monkeypatch):
     """Mail is queued for a worker (backfuture/mail.py); here the task runs at once, so tests
-    read mail from `mail.outbox`. Yields the arguments each queued task would have carried."""
+    read mail from `mail.outbox`. Yields the arguments each queued task would have carried;
+    `.queues` the queue each was published on (None: the default)."""
     from backfuture.users.tasks import deliver_mail
 
-    sent: list[list] = []
+    class Queued(list):
+        queues: list[str | None]
+
+    sent = Queued()
+    sent.queues = []
 
     def run_now(args=None, **options):
         sent.append(list(args))
+        sent.queues.append(options.get("queue"))
         return deliver_mail.apply(args=args)
 
     monkeypatch.setattr(deliver_mail, "apply_async", run_now)

@@ -136,3 +136,22 @@ def test_html_alternatives_survive_the_queue(settings, on_commit):
         backfuture_mail.mail_send_message(message=message)
     (sent,) = mail.outbox
     assert sent.body == "text" and sent.alternatives[0][0] == "<p>html</p>"
+
+
+def test_account_mail_goes_on_the_tests_queue_and_notifications_on_the_default(
+    client, alice, queued_mail, settings, on_commit
+):
+    """A person waits at the screen for a sign-up, login or reset mail: it is published on the
+    queue the Procfile's tests-worker serves, so a saturated fleet re-check never delays it;
+    notifications (one per owner in an exchange-wide incident) stay behind the re-checks."""
+    from backfuture.celery import TESTS_QUEUE
+
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    with on_commit(execute=True):
+        client.post(
+            reverse("account_signup"),
+            {"email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD},
+        )
+        client.post(reverse("account_reset_password"), {"email": alice.email})
+        services.notify_connection_failed(connection_id=make_connection(alice, name="Main").pk)
+    assert queued_mail.queues == [TESTS_QUEUE, TESTS_QUEUE, None]

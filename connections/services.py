@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -276,12 +277,12 @@ def connection_request_check(
 
     Only the check id goes through the broker. A test already in flight is not started twice;
     tests a person asks for have a short per-connection cooldown so nobody hammers the
-    exchange.
+    exchange. The rest is `_start_checks`, for a batch of one: a refusing broker undoes the
+    request and raises CheckNotStarted("queue_down").
     """
-    from connections import audit
-
     now = timezone.now()
-    with transaction.atomic():
+
+    def lock() -> list[Connection]:
         locked = Connection.objects.select_for_update().get(pk=connection.pk)
         if locked.status == ConnectionStatus.TESTING:
             raise CheckNotStarted("in_flight")
@@ -292,41 +293,119 @@ def connection_request_check(
             if last_at and now - last_at < cooldown:
                 wait = int((cooldown - (now - last_at)).total_seconds()) + 1
                 raise CheckNotStarted("cooldown", retry_in=wait)
-        previous_status = locked.status
-        check = ConnectionCheck.objects.create(
-            connection=locked,
-            trigger=trigger,
-            requested_by=requested_by,
-            deadline=check_deadline(now, waiting_for=countdown or 0.0),
+        return [locked]
+
+    (check,) = _start_checks(
+        lock,
+        trigger=trigger,
+        now=now,
+        start_in=lambda _connection: countdown,
+        requested_by=requested_by,
+        raise_if_refused=True,
+        enqueue=enqueue,
+    )
+    return check
+
+
+def _start_checks(
+    lock: Callable[[], list[Connection]],
+    *,
+    trigger: str,
+    now,
+    start_in: Callable[[Connection], float | None],
+    requested_by=None,
+    raise_if_refused: bool = False,
+    enqueue: bool = True,
+) -> list[ConnectionCheck]:
+    """The one way tests start, for one connection (`connection_request_check`) or a batch of
+    re-checks (`_request_rechecks`), in one transaction.
+
+    `lock()` locks the connections to test and returns them in the order to publish (or
+    raises to refuse). Each gets a check whose deadline allows for its wait, is marked
+    `testing` and gets a `test_requested` audit event: one INSERT of checks, one UPDATE, one
+    INSERT of events, whatever their number (docs/performance.md, section 3). On commit each
+    check is published on its trigger's queue with the countdown `start_in(connection)` gives
+    then (None: at once); its deadline used what it gave at creation.
+
+    If the broker refuses one, the rest would fail too (each after its retries): that one and
+    the ones after it are undone (`_undo_check_request`), then CheckNotStarted("queue_down")
+    is raised if `raise_if_refused`, else the checks published are returned. A
+    SoftTimeLimitExceeded (the calling task ran out of time, the queue is fine) undoes the same
+    and is re-raised, so the task stops instead of carrying on as if the queue were down.
+    While the caller holds a transaction of its own, publishing waits for its commit and
+    every check is returned.
+    """
+    from connections import audit
+
+    with transaction.atomic():
+        locked = lock()
+        if not locked:
+            return []
+        checks = ConnectionCheck.objects.bulk_create(
+            [
+                ConnectionCheck(
+                    connection=c,
+                    trigger=trigger,
+                    requested_by=requested_by,
+                    deadline=check_deadline(now, waiting_for=start_in(c) or 0.0),
+                )
+                for c in locked
+            ]
         )
-        locked.status = ConnectionStatus.TESTING
-        locked.current_check = check
-        locked.testing_since = now
-        locked.save(update_fields=["status", "current_check", "testing_since", "updated_at"])
-        audit.record(
-            locked,
-            "test_requested",
-            actor=requested_by,
-            data={"trigger": trigger, "check": check.pk},
+        previous = {c.pk: c.status for c in locked}
+        # One statement (bulk_update's CASE over hundreds of rows costs more than the rest).
+        Connection.objects.filter(pk__in=previous).update(
+            status=ConnectionStatus.TESTING,
+            current_check=Subquery(
+                ConnectionCheck.objects.filter(
+                    connection_id=OuterRef("pk"), pk__in=[k.pk for k in checks]
+                ).values("pk")[:1]
+            ),
+            testing_since=now,
+            updated_at=now,
+        )
+        for c, k in zip(locked, checks, strict=True):  # as a save() would leave them
+            c.status = ConnectionStatus.TESTING
+            c.current_check = k
+            c.testing_since = c.updated_at = now
+        AuditEvent.objects.bulk_create(
+            [
+                audit.build(
+                    c,
+                    "test_requested",
+                    actor=requested_by,
+                    data={"trigger": trigger, "check": k.pk},
+                )
+                for c, k in zip(locked, checks, strict=True)
+            ]
         )
 
-        def enqueue_on_commit() -> None:
-            try:
-                _enqueue_check(check.pk, queue=check_queue(trigger), countdown=countdown)
-            except SoftTimeLimitExceeded:
-                # The calling task (the re-check scheduler) ran out of time, the queue is
-                # fine: undo this one request (it may not have been published) and let the
-                # task stop, instead of carrying on as if the queue were down.
-                _undo_check_request(check_id=check.pk, previous_status=previous_status)
-                raise
-            except Exception:
-                logger.exception("could not enqueue connection test %s", check.pk)
-                _undo_check_request(check_id=check.pk, previous_status=previous_status)
-                raise CheckNotStarted("queue_down") from None
+        undone: set[int] = set()
+        queue = check_queue(trigger)
+
+        def undo_from(index: int) -> None:
+            for left in checks[index:]:
+                _undo_check_request(check_id=left.pk, previous_status=previous[left.connection_id])
+                undone.add(left.pk)
+
+        def publish_on_commit() -> None:
+            for index, (connection, check) in enumerate(zip(locked, checks, strict=True)):
+                try:
+                    _enqueue_check(check.pk, queue=queue, countdown=start_in(connection))
+                except SoftTimeLimitExceeded:
+                    undo_from(index)
+                    raise
+                except Exception:
+                    logger.exception("could not enqueue connection test %s", check.pk)
+                    undo_from(index)
+                    if raise_if_refused:
+                        raise CheckNotStarted("queue_down") from None
+                    return
 
         if enqueue:
-            transaction.on_commit(enqueue_on_commit)
-    return check
+            transaction.on_commit(publish_on_commit)
+    # Publishing ran already unless the caller holds a transaction of its own.
+    return [check for check in checks if check.pk not in undone]
 
 
 def _undo_check_request(*, check_id: int, previous_status: str) -> None:
@@ -916,94 +995,36 @@ def connections_schedule_rechecks(*, now=None) -> int:
 
 
 def _request_rechecks(planned: list[tuple[float, int]], *, started: float) -> list[ConnectionCheck]:
-    """`connection_request_check` for a batch of scheduled re-checks in one transaction:
-    (seconds after `started` the test may start, connection id) in, the checks started out.
+    """`_start_checks` for a batch of scheduled re-checks in one transaction: (seconds after
+    `started` the test may start, connection id) in, the checks published out.
 
     One test per connection and per transaction costs a commit and a dozen round trips each,
     which caps the scheduler at a few dozen tests a second, below what all exchanges together
     allow (docs/performance.md, fleet benchmark). Connections no longer in a status that is
     re-checked (read again under the lock: a key replaced, a test started since) are left out.
+    Each countdown is what is left of its slot when it is published.
     """
     import time
 
-    from connections import audit
-
     now = timezone.now()
     planned_at = dict((pk, at) for at, pk in planned)
-    with transaction.atomic():
+
+    def lock() -> list[Connection]:
         locked = list(
             Connection.objects.select_for_update()
             .filter(pk__in=planned_at, status__in=_RECHECKED_STATUSES)
             .only("pk", "owner_id", "name", "status")
             .order_by("pk")
         )
-        if not locked:
-            return []
         locked.sort(key=lambda c: planned_at[c.pk])
-        elapsed = time.monotonic() - started
-        checks = ConnectionCheck.objects.bulk_create(
-            [
-                ConnectionCheck(
-                    connection_id=c.pk,
-                    trigger=CheckTrigger.SCHEDULE,
-                    deadline=check_deadline(now, waiting_for=max(0.0, planned_at[c.pk] - elapsed)),
-                )
-                for c in locked
-            ]
-        )
-        previous = {c.pk: c.status for c in locked}
-        # One statement (bulk_update's CASE over hundreds of rows costs more than the rest).
-        Connection.objects.filter(pk__in=previous).update(
-            status=ConnectionStatus.TESTING,
-            current_check=Subquery(
-                ConnectionCheck.objects.filter(
-                    connection_id=OuterRef("pk"), pk__in=[k.pk for k in checks]
-                ).values("pk")[:1]
-            ),
-            testing_since=now,
-            updated_at=now,
-        )
-        AuditEvent.objects.bulk_create(
-            [
-                audit.build(
-                    c, "test_requested", data={"trigger": CheckTrigger.SCHEDULE, "check": k.pk}
-                )
-                for c, k in zip(locked, checks, strict=True)
-            ]
-        )
+        return locked
 
-        undone: set[int] = set()
-
-        def enqueue_on_commit() -> None:
-            for index, check in enumerate(checks):
-                at = planned_at[check.connection_id]
-                try:
-                    _enqueue_check(
-                        check.pk,
-                        queue=check_queue(CheckTrigger.SCHEDULE),
-                        countdown=max(0.0, at - (time.monotonic() - started)),
-                    )
-                except SoftTimeLimitExceeded:
-                    # Out of time, the queue is fine: undo this request and the ones not yet
-                    # published, and let the task stop.
-                    for left in checks[index:]:
-                        _undo_check_request(
-                            check_id=left.pk, previous_status=previous[left.connection_id]
-                        )
-                    raise
-                except Exception:
-                    # The broker refused: the rest would fail too (each after its retries).
-                    logger.exception("could not enqueue connection test %s", check.pk)
-                    for left in checks[index:]:
-                        _undo_check_request(
-                            check_id=left.pk, previous_status=previous[left.connection_id]
-                        )
-                        undone.add(left.pk)
-                    return
-
-        transaction.on_commit(enqueue_on_commit)
-    # Run already unless the caller holds a transaction of its own.
-    return [check for check in checks if check.pk not in undone]
+    return _start_checks(
+        lock,
+        trigger=CheckTrigger.SCHEDULE,
+        now=now,
+        start_in=lambda c: max(0.0, planned_at[c.pk] - (time.monotonic() - started)),
+    )
 
 
 # --- Exchange-wide incidents (docs/architecture.md, "Outages and key expiry") ----------------

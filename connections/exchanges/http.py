@@ -3,8 +3,9 @@
 One `requests.Session` per client, explicit (connect, read) timeouts on every call capped by
 what is left of the test's total time budget, JSON decoded with exact decimals, latency
 measured, transport faults and non-JSON answers mapped to `TemporaryExchangeError`.
-Independent calls of a round run concurrently so a whole test costs about two round trips.
-`SkewMemory` keeps the clock skews this process measured, per server-time URL.
+Independent calls of a round run concurrently, so a whole test costs about one round trip
+(the server time goes out with the first signed calls, `flow.py`); `SkewMemory` keeps the
+clock skews this process measured, which those first signed calls are signed with.
 """
 
 from __future__ import annotations
@@ -566,15 +567,6 @@ def unexpected(what: str, detail: str) -> TemporaryExchangeError:
     return TemporaryExchangeError(
         Category.EXCHANGE_UNAVAILABLE, f"unexpected response from {what}: {detail}"
     )
-
-
-def public_time_round(
-    transport: Transport,
-    calls: list[Call],
-    server_time_ms: Callable[[Reply], int],
-) -> dict[str, tuple[int, Reply]]:
-    """Round 1: the public server-time endpoints, at once, judged as `time_skews` does."""
-    return time_skews(calls, transport.send_all(calls), server_time_ms)
 
 
 # How long a measured skew is used to sign a test's first signed calls (sent together with

@@ -171,7 +171,8 @@ def test_time_budget_exceeded_is_temporary(rsps, mexc_credentials):
     rsps.add(responses.GET, "https://api.mexc.com/api/v3/account", json=load("mexc_account"))
     rsps.add(responses.POST, "https://api.mexc.com/api/v3/order/test", json={})
 
-    # Every reading of the clock moves it 10 s on: the 25 s budget runs out before round 2.
+    # Every reading of the clock moves it 10 s on: building and signing the calls read it, so
+    # the 25 s budget has run out before the round goes out.
     with pytest.raises(TemporaryExchangeError, match="time budget") as excinfo:
         run_mexc(mexc_credentials, clock=FakeClock(step=10))
 

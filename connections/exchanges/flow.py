@@ -281,10 +281,19 @@ class ExchangeAPI(HttpExchangeClient):
     resend_wait_s: float = 0.0
 
     def __init__(
-        self, base_urls: Mapping[str, str] | None = None, *, demo: bool = False, **options: Any
+        self,
+        base_urls: Mapping[str, str] | None = None,
+        *,
+        demo: bool = False,
+        before_resend: Callable[[], None] | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(base_urls, **options)
         self.demo = bool(demo)
+        # Called before signed calls go out a second time (their first answers dropped): the
+        # worker takes another slot of the exchange's request budget there
+        # (connections/throttle.py), so the calls a redo adds are paced like any test's.
+        self.before_resend = before_resend
         if self.demo:
             for key, default in self.demo_base_urls.items():
                 override = (base_urls or {}).get(f"{key}_demo")
@@ -371,6 +380,8 @@ class ExchangeAPI(HttpExchangeClient):
                 # Signed with a skew the time calls proved wrong: nothing of those answers
                 # was read or kept. Again, signed with the fresh skew.
                 ctx.data.clear()
+                if self.before_resend is not None:
+                    self.before_resend()
                 if self.resend_wait_s:
                     time.sleep(min(self.resend_wait_s, max(0.0, transport.remaining())))
                 plan, results = self._signed_rounds(ctx)

@@ -23,11 +23,12 @@ error whatever the signed answers said, reachability and latency per host go int
 and `max_clock_skew_ms` is checked before any signed answer is read. The fresh skew is
 remembered; where it differs from the one a host's calls were signed with by more than
 `SKEW_TOLERANCE_MS`, the signed answers are dropped unread and the signed calls are built and
-sent again with the fresh skew (`prepare`'s round, then the signed round). So a test takes one
-round trip (HTX two: its uid comes first), one more when our clock moved against the
-exchange's since this process last tested that host, or on a cold start with a clock off by
-more than the tolerance. A test that `TestContext.stop`s before sending any signed call still
-sends its time calls, alone.
+sent again with the fresh skew (`prepare`'s round, then the signed round; first
+`before_resend`, where the worker takes a throttle slot for them, and `resend_wait_s`). So a
+test takes one round trip (HTX two: its uid comes first), one more when our clock moved
+against the exchange's since this process last tested that host, or on a cold start with a
+clock off by more than the tolerance. A test that `TestContext.stop`s before sending any
+signed call still sends its time calls, alone.
 
 Temporary faults raise `TemporaryExchangeError` (the task retries); permanent refusals become
 failed checks. docs/architecture.md, "Adding an exchange", is the recipe.

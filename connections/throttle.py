@@ -2,7 +2,13 @@
 than the exchange's documented rate limits allow from our IP.
 
 Each IP-scoped limit in the exchange's `ExchangeSpec.rate_limits` is a bucket; a test makes
-one call of each listed endpoint (the model `ExchangeSpec.tests_per_second` uses). Buckets
+one call of each listed endpoint (the model `ExchangeSpec.tests_per_second` uses). A test
+whose signed calls must go out a second time (signed with a clock skew that the server-time
+call sent alongside proved wrong, connections/exchanges/flow.py: after our clock moved by more
+than half a second against the exchange's, or on a worker's cold start with a clock that far
+off) takes a second slot before resending them (`before_resend`, given by
+`services.connection_run_check`), so those calls are paced like any test's; the slot also
+counts the server-time call, which is not sent again: on the safe side. Buckets
 are paced strictly (GCRA without burst): the bucket's next free start time moves one
 interval forward per test, so any window of the documented length holds at most the
 documented number of calls (`CONNECTION_THROTTLE_HEADROOM` of each limit stays unused for

@@ -72,6 +72,18 @@ def clear_cache():
 
 
 @pytest.fixture(autouse=True)
+def cold_skew_memory():
+    """The clock skews a process remembers per exchange host (connections/exchanges/http.py,
+    `SKEWS`) would let one test's measurement sign the next test's calls: every test starts
+    cold, as a fresh worker does."""
+    from connections.exchanges.http import SKEWS
+
+    SKEWS.clear()
+    yield
+    SKEWS.clear()
+
+
+@pytest.fixture(autouse=True)
 def reset_language():
     """A request's language must not leak into the next test on the same thread."""
     yield

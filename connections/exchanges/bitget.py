@@ -328,6 +328,9 @@ class BitgetClient(ExchangeAPI):
         CheckName.TRADE_PERMISSION: "bitget_coarse_permissions",
         CheckName.WITHDRAWAL: "bitget_coarse_permissions",
     }
+    # The key info allows "1 time/1 s (User ID)" (§4.3): signed calls sent again after a
+    # round signed with a wrong skew wait that long, or the second would be a rate limit.
+    resend_wait_s = 1.0
 
     def time_calls(self, market: Market) -> list[Call]:
         # One host for both markets; never with the demo header (see the module docstring).

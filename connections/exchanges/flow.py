@@ -5,14 +5,30 @@ URLs, signing, endpoint paths, its error-code table (`classify`), the permission
 (`key_facts`) and response parsing (`server_time_ms`, `balances`, `pairs`). This module runs
 the test and writes the report:
 
-1. public server time on every host the market uses, at once: reachability and clock skew;
-2. `prepare`: signed calls another call depends on (HTX's uid), rarely needed;
-3. the signed round, at once: key introspection, balances and, where the introspection cannot
+1. `prepare`: signed calls another call depends on (HTX's uid), rarely needed;
+2. the signed round, at once: key introspection, balances and, where the introspection cannot
    tell, a trade-permission probe that never reaches the matching engine;
-4. the checks, from the answers: credentials, balances, trading, futures, withdrawal, IP
+3. the checks, from the answers: credentials, balances, trading, futures, withdrawal, IP
    restriction and key expiry, each with an outcome and a detail code (`problems.py` words
    them). What an exchange cannot tell is reported as "cannot be verified" with the reason the
    exchange module names, never guessed.
+
+The public server time of every host the market uses (reachability and clock skew) is not a
+round of its own: its calls go out in the same `send_all` as the test's first signed calls
+(`prepare`'s, or the signed round where `prepare` sends none). Those are signed with the skew
+this process last measured on that time call's URL (`http.SkewMemory`, at most
+`http.SKEW_MAX_AGE_S` old), or with our own clock (skew 0) when none is remembered. The time
+answers are judged first, exactly as when they went alone: a failed time call is a temporary
+error whatever the signed answers said, reachability and latency per host go into the report,
+and `max_clock_skew_ms` is checked before any signed answer is read. The fresh skew is
+remembered; where it differs from the one a host's calls were signed with by more than
+`SKEW_TOLERANCE_MS`, the signed answers are dropped unread and the signed calls are built and
+sent again with the fresh skew (`prepare`'s round, then the signed round; first
+`before_resend`, where the worker takes a throttle slot for them, and `resend_wait_s`). So a
+test takes one round trip (HTX two: its uid comes first), one more when our clock moved
+against the exchange's since this process last tested that host, or on a cold start with a
+clock off by more than the tolerance. A test that `TestContext.stop`s before sending any
+signed call still sends its time calls, alone.
 
 Temporary faults raise `TemporaryExchangeError` (the task retries); permanent refusals become
 failed checks. docs/architecture.md, "Adding an exchange", is the recipe.
@@ -20,6 +36,7 @@ failed checks. docs/architecture.md, "Adding an exchange", is the recipe.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,8 +57,8 @@ from .http import (
     Reply,
     Transport,
     latency_of,
-    public_time_round,
     settle,
+    time_skews,
 )
 
 # Answers that prove the key was recognised: the exchange verified the signature, then
@@ -51,6 +68,21 @@ PERMISSION_CATEGORIES = frozenset({Category.NO_TRADE_PERMISSION, Category.FUTURE
 # A key expiring within this many days is a warning on the report (issue #17 reminds the
 # owner on the same horizon).
 EXPIRY_WARNING_DAYS = 14
+
+# The first signed calls of a test are signed with a remembered skew (or none) and sent with
+# the time call that measures it afresh. Their answers are used only if the two differ by at
+# most this much; otherwise they are dropped and the calls signed again with the fresh skew.
+# The exchanges' windows around their own clock (the timestamp a signed call carries): KuCoin
+# +-5 s (exchanges.md §2.2), BingX +-5 s (exchanges-more.md §7.5), OKX +-30 s (§2.2), Bitget
+# +-30 s (§4.2, unverified), Gate +-60 s (§5.2), HTX +-5 min (§6.2), Coinbase a 120 s JWT
+# (§8.2, §8.5), MEXC futures +-10 s (exchanges.md §3.4, error 513); but Binance (exchanges-
+# more.md §1.2), Bybit (§3.2) and MEXC spot (exchanges.md §3.2) accept a timestamp at most 1 s
+# ahead of their clock (5 s behind). Half of that 1 s leaves the other half for the error of
+# the skew measurement itself (up to half the time call's round trip) and for the time between
+# signing and arrival counting only in our favour there: a call within the tolerance is never
+# refused for its timestamp where the old order (time first, then the signed calls) was not.
+# Otherwise a redo costs one round: a clock that moved by half a second is rare enough.
+SKEW_TOLERANCE_MS = 500
 
 
 @dataclass
@@ -111,11 +143,15 @@ class TestContext:
     builder: ReportBuilder
     credentials: Credentials
     market: Market
+    # The skew per time call that signed calls are signed with (`now_ms`): until the time
+    # calls are answered the remembered one (or 0), then the fresh one.
     skews: dict[str, int] = field(default_factory=dict)
     # Anything `prepare` learnt for `plan` (HTX's uid and account id).
     data: dict[str, Any] = field(default_factory=dict)
     # The introspection call was refused for lack of a permission (`key_info_optional`).
     key_info_refused: bool = False
+    # The time calls not sent yet: they go out with the first signed round (`send_round`).
+    pending_time_calls: list[Call] = field(default_factory=list)
 
     @property
     def futures(self) -> bool:
@@ -128,9 +164,49 @@ class TestContext:
 
     def stop(self, error: ExchangeError) -> None:
         """End the test with the credentials failed by `error`, before any (further) signed
-        call: a key the exchange could never accept (Coinbase's legacy HMAC secrets)."""
+        call: a key the exchange could never accept (Coinbase's legacy HMAC secrets). The
+        time calls still go out (alone) and are judged first, as in any test."""
+        self.send_time_calls_alone()
         self.builder.fail_credentials(error)
         raise _Stop
+
+    def send_time_calls_alone(self) -> None:
+        """The time calls, if not sent yet, in a round of their own, judged."""
+        calls, self.pending_time_calls = self.pending_time_calls, []
+        if calls:
+            self._judge_time(calls, self.transport.send_all(calls))
+
+    def send_round(self, calls: Iterable[Call]) -> dict[str, Reply | ExchangeError]:
+        """Signed calls at once: each result, a reply or the error raised. The first round of
+        a test also carries the time calls, judged before the signed results are returned;
+        if the fresh skew of a host is not the one the calls were signed with (within
+        `SKEW_TOLERANCE_MS`), the signed results are dropped unread and `_Resign` raised."""
+        calls = list(calls)
+        time_calls, self.pending_time_calls = self.pending_time_calls, []
+        if not time_calls:
+            return self.transport.send_all(calls)
+        names = [call.name for call in [*time_calls, *calls]]
+        assert len(set(names)) == len(names), f"call names must differ: {names}"
+        signed_with = dict(self.skews)
+        results = self.transport.send_all([*time_calls, *calls])
+        self._judge_time(time_calls, results)
+        if any(
+            abs(self.skews[name] - signed_with[name]) > SKEW_TOLERANCE_MS for name in self.skews
+        ):
+            raise _Resign
+        return {call.name: results[call.name] for call in calls}
+
+    def _judge_time(self, calls: list[Call], results: Mapping[str, Reply | ExchangeError]) -> None:
+        """The time calls' results, before anything else: a failure is temporary; the skew
+        and latency per host go into the report and the memory; `max_clock_skew_ms`."""
+        skews = time_skews(calls, results, self.client._server_time)
+        for call in calls:
+            self.client.skew_memory.put(call.url, skews[call.name][0])
+        self.builder.reachable(
+            {name: (skew, reply.latency_ms) for name, (skew, reply) in skews.items()}
+        )
+        self.skews = {name: skew for name, (skew, _) in skews.items()}
+        self.client._skew_check(self)
 
     def send_signed(self, call: Call) -> Reply:
         """A signed call of `prepare`: its reply, or the test ends with credentials failed."""
@@ -146,7 +222,7 @@ class TestContext:
         `optional` calls go out in the same round; their results (a reply, which may be an
         error answer, or the error raised) come back as they are and never end the test."""
         calls, optional = list(calls), list(optional)
-        results = self.transport.send_all([*calls, *optional])
+        results = self.send_round([*calls, *optional])
         replies: dict[str, Reply | ExchangeError] = {}
         for call in [*calls, *optional]:
             result = results[call.name]
@@ -167,6 +243,11 @@ class TestContext:
 
 class _Stop(Exception):
     """The report is complete early (credentials refused)."""
+
+
+class _Resign(Exception):
+    """The signed calls sent with the time calls were signed with a skew the time calls
+    proved wrong: their answers are dropped, and the calls built and sent again."""
 
 
 class ExchangeAPI(HttpExchangeClient):
@@ -191,14 +272,29 @@ class ExchangeAPI(HttpExchangeClient):
     not_verifiable_demo: Mapping[CheckName, str] = {}
     # Where a signature's validity window is a fixed lifetime the server checks with its own
     # clock (Coinbase's 120 s JWT): a larger skew of our clock fails the test with a clock
-    # problem before any signed call, rather than leaving the exchange's refusal to explain it.
+    # problem before any signed answer is read (they went out with the time call), rather than
+    # leaving the exchange's refusal to explain it.
     max_clock_skew_ms: int | None = None
+    # Seconds to wait, after a round whose signed answers were dropped (signed with a skew the
+    # time calls proved wrong), before the same calls go out again: where an endpoint allows
+    # one call per account in that time (Bitget's key info, 1/s per UID), the second would be
+    # refused as a rate limit.
+    resend_wait_s: float = 0.0
 
     def __init__(
-        self, base_urls: Mapping[str, str] | None = None, *, demo: bool = False, **options: Any
+        self,
+        base_urls: Mapping[str, str] | None = None,
+        *,
+        demo: bool = False,
+        before_resend: Callable[[], None] | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(base_urls, **options)
         self.demo = bool(demo)
+        # Called before signed calls go out a second time (their first answers dropped): the
+        # worker takes another slot of the exchange's request budget there
+        # (connections/throttle.py), so the calls a redo adds are paced like any test's.
+        self.before_resend = before_resend
         if self.demo:
             for key, default in self.demo_base_urls.items():
                 override = (base_urls or {}).get(f"{key}_demo")
@@ -267,15 +363,33 @@ class ExchangeAPI(HttpExchangeClient):
     def run(
         self, transport: Transport, builder: ReportBuilder, credentials: Credentials, market: Market
     ) -> None:
-        ctx = TestContext(self, transport, builder, credentials, market)
-        skews = public_time_round(transport, self.time_calls(market), self._server_time)
-        builder.reachable({name: (skew, reply.latency_ms) for name, (skew, reply) in skews.items()})
-        ctx.skews = {name: skew for name, (skew, _) in skews.items()}
+        time_calls = self.time_calls(market)
+        remembered = {call.name: self.skew_memory.get(call.url) for call in time_calls}
+        ctx = TestContext(
+            self,
+            transport,
+            builder,
+            credentials,
+            market,
+            skews={name: skew or 0 for name, skew in remembered.items()},
+            pending_time_calls=time_calls,
+        )
         try:
-            self._skew_check(ctx)
-            self.prepare(ctx)
-            plan = self.plan(ctx)
-            results = transport.send_all(plan.calls())
+            try:
+                plan, results = self._signed_rounds(ctx)
+            except _Resign:
+                # Signed with a skew the time calls proved wrong: nothing of those answers
+                # was read or kept. Again, signed with the fresh skew.
+                ctx.data.clear()
+                if self.before_resend is not None:
+                    self.before_resend()
+                if self.resend_wait_s:
+                    time.sleep(min(self.resend_wait_s, max(0.0, transport.remaining())))
+                plan, results = self._signed_rounds(ctx)
+            except ExchangeError:
+                # If raised before anything was sent, the time calls' verdict comes first.
+                ctx.send_time_calls_alone()
+                raise
             # The whole round, for `refine` (one call's answer can explain another's).
             ctx.data["round"] = results
             for name, result in results.items():
@@ -285,6 +399,15 @@ class ExchangeAPI(HttpExchangeClient):
             self._evaluate(ctx, plan, results)
         except _Stop:
             builder.skip_remaining()
+
+    def _signed_rounds(
+        self, ctx: TestContext
+    ) -> tuple[SignedPlan, dict[str, Reply | ExchangeError]]:
+        """`prepare`'s round (if any), then the signed round; the first carries the time
+        calls while they are pending."""
+        self.prepare(ctx)
+        plan = self.plan(ctx)
+        return plan, ctx.send_round(plan.calls())
 
     def _skew_check(self, ctx: TestContext) -> None:
         limit = self.max_clock_skew_ms

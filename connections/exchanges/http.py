@@ -3,7 +3,9 @@
 One `requests.Session` per client, explicit (connect, read) timeouts on every call capped by
 what is left of the test's total time budget, JSON decoded with exact decimals, latency
 measured, transport faults and non-JSON answers mapped to `TemporaryExchangeError`.
-Independent calls of a round run concurrently so a whole test costs about two round trips.
+Independent calls of a round run concurrently, so a whole test costs about one round trip
+(the server time goes out with the first signed calls, `flow.py`); `SkewMemory` keeps the
+clock skews this process measured, which those first signed calls are signed with.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import math
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -566,6 +569,57 @@ def unexpected(what: str, detail: str) -> TemporaryExchangeError:
     )
 
 
+# How long a measured skew is used to sign a test's first signed calls (sent together with
+# the time call that measures it afresh: flow.py). Clocks synchronised by NTP drift by
+# milliseconds over this time; an older entry is ignored and the test signs with our own
+# clock (skew 0), as on a cold start.
+SKEW_MAX_AGE_S = 600.0
+# Entries beyond this many are pruned of expired ones on the next write. The keys are the
+# configured hosts' time URLs (a few dozen), so this only bounds a process that is handed
+# ever new base URLs (a test run starting simulators on fresh ports).
+SKEW_MEMORY_PRUNE_AT = 256
+
+
+class SkewMemory:
+    """The clock skew (server time minus ours, ms) this process last measured, by the time
+    call's URL: demo hosts, overridden base URLs and simulator ports never mix. Shared by
+    the worker's threads (one lock); an entry older than `max_age_s` is not returned."""
+
+    def __init__(self, max_age_s: float = SKEW_MAX_AGE_S, *, clock: Clock = time.monotonic) -> None:
+        self.max_age_s = max_age_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._skews: dict[str, tuple[int, float]] = {}
+
+    def get(self, url: str) -> int | None:
+        """The skew last measured on `url`, or None: none yet, or older than `max_age_s`."""
+        with self._lock:
+            entry = self._skews.get(url)
+            now = self._clock()
+        if entry is None or now - entry[1] > self.max_age_s:
+            return None
+        return entry[0]
+
+    def put(self, url: str, skew_ms: int) -> None:
+        with self._lock:
+            now = self._clock()
+            self._skews[url] = (int(skew_ms), now)
+            if len(self._skews) > SKEW_MEMORY_PRUNE_AT:
+                self._skews = {
+                    key: entry
+                    for key, entry in self._skews.items()
+                    if now - entry[1] <= self.max_age_s
+                }
+
+    def clear(self) -> None:
+        with self._lock:
+            self._skews.clear()
+
+
+# The process's memory, used by every client unless one is given (`skew_memory`).
+SKEWS = SkewMemory()
+
+
 class HttpExchangeClient:
     """Construction shared by the exchange clients: base URLs, timeouts, session, clock."""
 
@@ -582,6 +636,7 @@ class HttpExchangeClient:
         budget: float = 25,
         session: requests.Session | None = None,
         clock: Clock = time.time,
+        skew_memory: SkewMemory | None = None,
     ) -> None:
         urls = dict(self.default_base_urls)
         for key in urls:
@@ -594,6 +649,7 @@ class HttpExchangeClient:
         self.budget = float(budget)
         self.session = session or requests.Session()
         self.clock = clock
+        self.skew_memory = skew_memory if skew_memory is not None else SKEWS
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_urls!r})"
@@ -629,18 +685,17 @@ class HttpExchangeClient:
         return int(self.clock() * 1000) + skew_ms
 
 
-def public_time_round(
-    transport: Transport,
+def time_skews(
     calls: list[Call],
+    results: Mapping[str, Reply | ExchangeError],
     server_time_ms: Callable[[Reply], int],
 ) -> dict[str, tuple[int, Reply]]:
-    """Round 1: the public server-time endpoints, at once. Returns skew and reply per call.
+    """The results of the public server-time calls judged: skew and reply per call.
 
     `server_time_ms` reads the exchange's time from a reply or raises an ExchangeError. A
     public endpoint that fails says nothing about the key, so every failure here is
     temporary: the exchange is not (properly) reachable.
     """
-    results = transport.send_all(calls)
     skews: dict[str, tuple[int, Reply]] = {}
     for call in calls:
         result = results[call.name]

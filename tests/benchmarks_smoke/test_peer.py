@@ -84,10 +84,11 @@ def test_measure_in_tiny_mode_counts_both_sides(capsys):
     (row,) = rows
     assert row.ok and len(row.ours) == len(row.ccxt) == 1
     ours, theirs = row.ours[0], row.ccxt[0]
-    # ccxt: one call after another. Ours: server time, then the signed calls at once (how
-    # many rounds the log shows depends on the machine's load; the benchmark reports them).
+    # ccxt: one call after another. Ours: the server time with the signed calls, at once
+    # (how many rounds the log shows depends on the machine's load: one, or two when a call
+    # of the round was started late; the benchmark reports them).
     assert theirs.calls == theirs.rounds == 4
-    assert ours.calls == 3 and 2 <= ours.rounds <= 3
+    assert ours.calls == 3 and 1 <= ours.rounds <= 2
     assert row.ratio == pytest.approx(theirs.seconds / ours.seconds)
     assert "mexc/spot at 40 ms" in capsys.readouterr().out
 

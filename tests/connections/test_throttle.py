@@ -182,6 +182,38 @@ def test_run_check_takes_a_slot_before_calling_the_exchange(alice, monkeypatch):
     assert check.state == "queued" and check.attempts == 0  # untouched: it runs later
 
 
+def test_signed_calls_sent_again_take_another_slot(alice, monkeypatch, no_internet):
+    # MEXC's clock is 30 s ahead of ours and nothing is remembered: the signed calls that
+    # went out with the time call are dropped and sent again, which costs a slot of their own.
+    import json
+    import time
+
+    import responses
+
+    from tests.exchanges.conftest import load
+
+    def server_time(request):
+        return 200, {}, json.dumps({"serverTime": int(time.time() * 1000) + 30_000})
+
+    no_internet.add_callback(responses.GET, "https://api.mexc.com/api/v3/time", server_time)
+    no_internet.add(responses.GET, "https://api.mexc.com/api/v3/account", json=load("mexc_account"))
+    no_internet.add(responses.POST, "https://api.mexc.com/api/v3/order/test", json={})
+    taken = []
+    monkeypatch.setattr(throttle, "acquire", lambda *args, **kwargs: taken.append((args, kwargs)))
+    check = services.connection_request_check(
+        connection=make_connection(alice), trigger="user", enqueue=False
+    )
+
+    services.connection_run_check(check_id=check.pk, max_wait=2.0)
+
+    signed = [c for c in no_internet.calls if "signature=" in c.request.url]
+    assert len(signed) == 4  # account and order/test, twice
+    assert taken == [
+        (("mexc",), {"recheck": False, "max_wait": 2.0}),  # the test's slot
+        (("mexc",), {"recheck": False, "max_wait": 2.0}),  # the signed calls sent again
+    ]
+
+
 def test_stale_check_spends_no_budget(alice, monkeypatch):
     check = _scheduled_check(alice)
     ConnectionCheck.objects.filter(pk=check.pk).update(state="finished")

@@ -108,3 +108,25 @@ def mexc_credentials() -> Credentials:
 @pytest.fixture
 def kucoin_credentials() -> Credentials:
     return Credentials(KUCOIN_KEY, KUCOIN_SECRET, KUCOIN_PASSPHRASE)
+
+
+def record_rounds(monkeypatch) -> list[list[str]]:
+    """Record the call names of every `Transport.send_all` (one list per round, in the order
+    the rounds went out): what a test sent together and what one after another."""
+    from connections.exchanges.http import Transport
+
+    sent: list[list[str]] = []
+    original = Transport.send_all
+
+    def send_all(self, calls):
+        calls = list(calls)
+        sent.append([call.name for call in calls])
+        return original(self, calls)
+
+    monkeypatch.setattr(Transport, "send_all", send_all)
+    return sent
+
+
+@pytest.fixture
+def rounds(monkeypatch) -> list[list[str]]:
+    return record_rounds(monkeypatch)

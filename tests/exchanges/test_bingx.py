@@ -183,6 +183,20 @@ def run(credentials, market=Market.SPOT, **kwargs):
     return BingxClient(clock=FakeClock(), **kwargs).run_checks(credentials, market)
 
 
+@pytest.mark.parametrize(
+    ("market", "balance"), [(Market.SPOT, "spot_balance"), (Market.FUTURES, "swap_balance")]
+)
+def test_a_test_is_one_round_the_server_time_with_the_signed_calls(
+    rsps, bingx_credentials, rounds, market, balance
+):
+    mock_bingx(rsps, market)
+
+    report = run(bingx_credentials, market)
+
+    assert report.verdict == "online", report.to_dict()
+    assert rounds == [["time", "api_permissions", balance]]
+
+
 def test_healthy_spot_key_is_online(rsps, bingx_credentials):
     mock_bingx(rsps)
 

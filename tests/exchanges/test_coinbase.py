@@ -361,7 +361,15 @@ def test_success_is_no_error():
 # --- documented responses through the client -----------------------------------------------
 
 
-def mock(rsps, *, permissions=None, accounts=None, time_ms=NOW_MS, accounts_status=200):
+def mock(
+    rsps,
+    *,
+    permissions=None,
+    accounts=None,
+    time_ms=NOW_MS,
+    accounts_status=200,
+    permissions_status=200,
+):
     body = load("coinbase_time")
     body["epochMillis"], body["epochSeconds"] = str(time_ms), str(time_ms // 1000)
     rsps.add(responses.GET, f"{BASE}/api/v3/brokerage/time", json=body)
@@ -369,6 +377,7 @@ def mock(rsps, *, permissions=None, accounts=None, time_ms=NOW_MS, accounts_stat
         responses.GET,
         f"{BASE}/api/v3/brokerage/key_permissions",
         json=permissions if permissions is not None else load("coinbase_key_permissions"),
+        status=permissions_status,
     )
     rsps.add(
         responses.GET,
@@ -408,7 +417,9 @@ def test_healthy_key_reads_permissions_portfolio_and_balances():
         {"asset": "BTC", "free": "0.0125", "locked": "0.001"},
     ]
     # Every signed call carried a JWT for its own path, host as configured, no query.
-    for call in responses.calls[1:]:
+    signed = [c for c in responses.calls if c.request.path_url != "/api/v3/brokerage/time"]
+    assert len(signed) == 2
+    for call in signed:
         token = call.request.headers["Authorization"][7:]
         _, claims = verify_es256(token, SDK_EC_PEM)
         assert claims["uri"] == "GET api.coinbase.com" + call.request.path_url.split("?")[0]
@@ -448,14 +459,37 @@ def test_sdk_time_mock_with_epoch_seconds_is_read():
     assert client.server_time_ms(reply_) == 1_640_995_200_000
 
 
+@pytest.mark.parametrize("signed_answers", ["accepted", "refused"])
 @responses.activate
-def test_large_clock_skew_fails_before_any_signed_call():
-    mock(responses, time_ms=NOW_MS + 180_000)
+def test_large_clock_skew_fails_as_the_clock_before_any_signed_answer_is_read(signed_answers):
+    # The signed calls went out with the time call (signed with our clock: nothing was
+    # remembered), and came back; the skew beyond the JWT's lifetime is judged first, whether
+    # Coinbase accepted them (a token it still took) or refused them (what an expired one gets).
+    refused = {"error": "expired_token"}
+    if signed_answers == "refused":
+        mock(
+            responses,
+            time_ms=NOW_MS + 180_000,
+            permissions=refused,
+            permissions_status=401,
+            accounts=refused,
+            accounts_status=401,
+        )
+    else:
+        mock(responses, time_ms=NOW_MS + 180_000)
     report = run()
     assert report.category == Category.CLOCK_SKEW
     assert outcomes(report)["credentials"] == ("failed", "clock_skew_beyond_limit")
     assert report.check(CheckName.CREDENTIALS).params == {"skew_s": 180, "limit_s": 120}
-    assert [c.request.path_url for c in responses.calls] == ["/api/v3/brokerage/time"]
+    # Nothing of the signed answers was read or reported, and nothing was sent again.
+    assert outcomes(report)["balances"] == ("skipped", "not_run")
+    assert report.balances == [] and report.raw_permissions == []
+    assert set(report.latencies_ms) == {"time"}
+    assert sorted(c.request.path_url for c in responses.calls) == [
+        "/api/v3/brokerage/accounts?limit=250",
+        "/api/v3/brokerage/key_permissions",
+        "/api/v3/brokerage/time",
+    ]
 
 
 @responses.activate
@@ -463,8 +497,13 @@ def test_small_skew_is_signed_with_the_exchange_clock():
     mock(responses, time_ms=NOW_MS + 60_000)
     report = run()
     assert report.verdict == "online"
-    _, claims = verify_es256(responses.calls[1].request.headers["Authorization"][7:], SDK_EC_PEM)
-    assert claims["nbf"] == (NOW_MS + 60_000) // 1000
+    signed = [c for c in responses.calls if c.request.path_url != "/api/v3/brokerage/time"]
+    # Cold: first signed with our clock (answers dropped: 60 s is beyond the tolerance), then
+    # with Coinbase's.
+    nbf = [
+        verify_es256(c.request.headers["Authorization"][7:], SDK_EC_PEM)[1]["nbf"] for c in signed
+    ]
+    assert nbf == [NOW_MS // 1000] * 2 + [(NOW_MS + 60_000) // 1000] * 2
 
 
 @responses.activate
@@ -473,7 +512,9 @@ def test_legacy_secret_fails_without_a_signed_call():
     report = run(secret="a" * 32)
     assert report.category == Category.INVALID_KEY
     assert outcomes(report)["credentials"] == ("failed", "coinbase_not_cdp_key")
-    assert len(responses.calls) == 1
+    # The time call still went out, alone, and was judged as in any test.
+    assert [c.request.path_url for c in responses.calls] == ["/api/v3/brokerage/time"]
+    assert outcomes(report)["reachable"] == ("ok", "reachable")
 
 
 @responses.activate

@@ -260,6 +260,29 @@ def test_healthy_spot_key_is_online(rsps, credentials):
     assert SECRET not in str(report.to_dict())
 
 
+@pytest.mark.parametrize(
+    ("market", "expected"),
+    [
+        (Market.SPOT, [["time", "uid", "accounts"], ["api_key", "balance"]]),
+        (
+            Market.FUTURES,
+            [["time", "futures_time", "uid", "asset_mode"], ["api_key", "swap_account"]],
+        ),
+    ],
+)
+def test_the_time_calls_go_out_with_the_uid_so_a_test_is_two_rounds(
+    rsps, credentials, rounds, market, expected
+):
+    # The uid must precede `GET /v2/user/api-key` (it names the key there, §6.3): two
+    # dependent rounds, the server time riding along with the first.
+    htx(rsps, futures=market == Market.FUTURES)
+
+    report = run(credentials, market)
+
+    assert report.verdict == "online", report.to_dict()
+    assert rounds == expected
+
+
 def test_healthy_futures_key_is_online(rsps, credentials):
     htx(rsps, futures=True)
 

@@ -12,7 +12,13 @@ import requests
 import responses
 
 from connections.exchanges.base import Category, Market, TemporaryExchangeError
-from connections.exchanges.http import extract_ip, parse_retry_after
+from connections.exchanges.http import (
+    SKEW_MAX_AGE_S,
+    SKEW_MEMORY_PRUNE_AT,
+    SkewMemory,
+    extract_ip,
+    parse_retry_after,
+)
 from connections.exchanges.kucoin import KucoinClient
 from connections.exchanges.mexc import MexcClient
 
@@ -165,7 +171,8 @@ def test_time_budget_exceeded_is_temporary(rsps, mexc_credentials):
     rsps.add(responses.GET, "https://api.mexc.com/api/v3/account", json=load("mexc_account"))
     rsps.add(responses.POST, "https://api.mexc.com/api/v3/order/test", json={})
 
-    # Every reading of the clock moves it 10 s on: the 25 s budget runs out before round 2.
+    # Every reading of the clock moves it 10 s on: building and signing the calls read it, so
+    # the 25 s budget has run out before the round goes out.
     with pytest.raises(TemporaryExchangeError, match="time budget") as excinfo:
         run_mexc(mexc_credentials, clock=FakeClock(step=10))
 
@@ -349,3 +356,56 @@ def test_kucoindns_failure_is_our_network(rsps, kucoin_credentials):
         KucoinClient(clock=FakeClock()).run_checks(kucoin_credentials, Market.SPOT)
 
     assert excinfo.value.category == Category.EXCHANGE_UNREACHABLE
+
+
+# --- the clock skews a process remembers ---------------------------------------------------
+
+
+def test_the_memory_is_keyed_by_url_and_forgets_after_its_max_age():
+    now = [1000.0]
+    memory = SkewMemory(clock=lambda: now[0])
+    memory.put("https://a.example/time", 1500)
+
+    assert memory.get("https://a.example/time") == 1500
+    assert memory.get("https://b.example/time") is None
+    assert memory.get("http://127.0.0.1:8001/time") is None
+    now[0] += SKEW_MAX_AGE_S
+    assert memory.get("https://a.example/time") == 1500
+    now[0] += 1
+    assert memory.get("https://a.example/time") is None
+    memory.put("https://a.example/time", -200)
+    assert memory.get("https://a.example/time") == -200
+    memory.clear()
+    assert memory.get("https://a.example/time") is None
+
+
+def test_the_memory_prunes_expired_entries_once_it_grows():
+    now = [0.0]
+    memory = SkewMemory(max_age_s=10, clock=lambda: now[0])
+    for n in range(SKEW_MEMORY_PRUNE_AT):
+        memory.put(f"http://127.0.0.1:{n}/time", n)
+    now[0] = 11
+    memory.put("https://a.example/time", 5)
+    assert len(memory._skews) == 1
+
+
+def test_the_memory_is_shared_by_threads():
+    memory = SkewMemory()
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(500):
+                memory.put(f"https://{n % 4}.example/time", i)
+                memory.get(f"https://{(n + 1) % 4}.example/time")
+        except BaseException as exc:  # pragma: no cover - the failure being tested for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert [memory.get(f"https://{n}.example/time") for n in range(4)] == [499] * 4

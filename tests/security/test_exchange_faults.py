@@ -86,7 +86,8 @@ def test_slow_exchange_beyond_the_budget_is_never_online(
         api_secret=key.secret,
         **({"passphrase": key.passphrase} if key.passphrase else {}),
     )
-    sim.latency_ms = 900  # two rounds of 0.9 s each, plus signing: beyond a 1.5 s budget
+    # One round (the server time goes out with the signed calls) of 2 s: beyond a 1.5 s budget.
+    sim.latency_ms = 2000
     settings.EXCHANGE_TEST_BUDGET = 1.5
     conn = run_to_the_end(conn, monkeypatch, settings)
     assert conn.status == "failed" and conn.problem_category == "exchange_unavailable"

@@ -188,14 +188,21 @@ def test_small_skew_is_signed_with_the_exchange_clock(sim):
     assert report.clock_skew_ms == pytest.approx(30_000, abs=2_000)
 
 
-def test_skew_beyond_the_jwt_lifetime_fails_before_any_signed_call(sim):
+def test_skew_beyond_the_jwt_lifetime_fails_as_the_clock_not_as_a_refused_key(sim):
     key = sim.new_key("coinbase")
     sim.set_fault("coinbase", "clock_skew", offset_ms=-600_000)
     report = run(sim, key)
     assert report.category == Category.CLOCK_SKEW
     assert checks(report)["credentials"] == ("failed", "clock_skew_beyond_limit")
     assert checks(report)["balances"] == ("skipped", "not_run")
-    assert signed_calls(sim) == []
+    # The signed calls went out with the time call, signed with our clock (nothing was
+    # remembered), and Coinbase refused their tokens; the skew was judged before any of those
+    # answers was read, and nothing was sent again.
+    assert sorted(signed_calls(sim)) == [
+        "/api/v3/brokerage/accounts",
+        "/api/v3/brokerage/key_permissions",
+    ]
+    assert {r.status for r in sim.requests if not r.path.endswith("/time")} == {401}
 
 
 def test_futures_are_not_offered(sim):

@@ -35,12 +35,15 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import random
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +70,59 @@ def spread_simulator(*, latency_ms: float, low_ms: float, high_ms: float, **opti
         def latency_ms(self, value: float) -> None:
             self._mode_ms = value
 
+        def request_log(self) -> list:
+            """The request log (`requests`), as a method a process proxy can call."""
+            return self.requests
+
+        def pid(self) -> int:
+            return os.getpid()
+
     return _Spread(latency_ms=latency_ms, **options)
+
+
+def _started_spread_simulator(**options: Any):
+    """Runs in the simulator's own process (`simulator_process`)."""
+    return spread_simulator(**options).start()
+
+
+class _SimulatorManager(BaseManager):
+    pass
+
+
+_SimulatorManager.register(
+    "Simulator",
+    _started_spread_simulator,
+    exposed=(
+        "urls_setting",
+        "seed_keys",
+        "new_key",
+        "set_rate_limit",
+        "reset_stats",
+        "stats",
+        "request_log",
+        "pid",
+        "stop",
+    ),
+)
+
+
+@contextmanager
+def simulator_process(**options: Any) -> Iterator[Any]:
+    """`spread_simulator(**options)`, started in a process of its own; a proxy to it.
+
+    Real exchanges do not answer from inside our web process: in this one, the simulator's
+    threads answering a fleet's re-checks (about 200 calls a second) would share the
+    interpreter lock with the view and the polling that time a person's test."""
+    manager = _SimulatorManager(ctx=multiprocessing.get_context("spawn"))
+    manager.start()
+    try:
+        sim = manager.Simulator(**options)
+        try:
+            yield sim
+        finally:
+            sim.stop()
+    finally:
+        manager.shutdown()
 
 
 @dataclass
@@ -366,7 +421,7 @@ def run_phase(
         phase.busy_seconds = time.monotonic() - started
         phase.rechecks_done = rechecks_finished() - done_before
         phase.held = held_by_workers(app)
-        phase.peaks = ip_limit_peaks(sim.requests, exchanges, args.scale)
+        phase.peaks = ip_limit_peaks(sim.request_log(), exchanges, args.scale)
         phase.rate_limited = sum(s["rate_limited"] for s in sim.stats().values())
     return phase
 
@@ -388,6 +443,13 @@ def main(argv: list[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="start the Procfile's tests-worker beside each worker (default: yes)",
+    )
+    parser.add_argument(
+        "--simulator-process",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the exchange simulator in a process of its own (default: yes; with "
+        "--no-simulator-process it answers from this process, beside the view)",
     )
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between tests")
     parser.add_argument(
@@ -432,9 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     publications = _Publications()
     phases = []
     per_phase = args.warmup + 2 * args.samples
-    with spread_simulator(
-        latency_ms=args.latency_ms, low_ms=low, high_ms=high, max_log=200_000
-    ) as sim:
+    simulator = simulator_process if args.simulator_process else spread_simulator
+    with simulator(latency_ms=args.latency_ms, low_ms=low, high_ms=high, max_log=200_000) as sim:
         if args.scale > 1.0:
             # Above the documented limits, the simulator's grow alike (below, ours are lower
             # than its documented ones anyway).

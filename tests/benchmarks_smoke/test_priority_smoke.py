@@ -100,3 +100,25 @@ def test_phase_figures_judge_the_ratio_and_the_429s():
         ("mexc", "GET /api/v3/account"),
         ("kucoin", "GET /api/v1/timestamp"),
     }
+
+
+def test_the_simulator_answers_from_a_process_of_its_own():
+    """What `python -m benchmarks.priority` runs by default: the simulator in its own
+    process, driven through a proxy (keys, limits, statistics and the request log)."""
+    import os
+
+    import requests
+
+    with priority.simulator_process(latency_ms=0, low_ms=0, high_ms=0) as sim:
+        urls = dict(pair.split("=", 1) for pair in sim.urls_setting().split(","))
+        (key,) = sim.seed_keys(1, "mexc", seed=1)
+        assert key.exchange == "mexc" and sim.new_key("kucoin").exchange == "kucoin"
+        sim.set_rate_limit("mexc", scale=2)
+        answer = requests.get(urls["mexc"] + "/api/v3/time", timeout=5)
+        assert answer.status_code == 200 and "serverTime" in answer.json()
+        (record,) = sim.request_log()
+        assert isinstance(record, RequestRecord) and record.path == "/api/v3/time"
+        assert sim.stats()["mexc"]["requests"] == 1
+        sim.reset_stats()
+        assert sim.request_log() == []
+        assert sim.pid() != os.getpid()

@@ -16,18 +16,6 @@ from tests.connections.factories import make_connection
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """What would be published: (args, options) per message."""
-    published = []
-    monkeypatch.setattr(
-        tasks.connection_check,
-        "apply_async",
-        lambda args=None, kwargs=None, **options: published.append((args, options)),
-    )
-    return published
-
-
 @pytest.mark.parametrize(
     ("trigger", "queue"),
     [

@@ -20,18 +20,6 @@ from tests.connections.factories import make_connection
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """What would be published: (args, options) per message."""
-    published = []
-    monkeypatch.setattr(
-        tasks.connection_check,
-        "apply_async",
-        lambda args=None, kwargs=None, **options: published.append((args, options)),
-    )
-    return published
-
-
 def _online(owner, n: int, **fields) -> list[Connection]:
     connections = [make_connection(owner, exchange="demo") for _ in range(n)]
     Connection.objects.filter(pk__in=[c.pk for c in connections]).update(status="online", **fields)

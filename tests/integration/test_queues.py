@@ -28,8 +28,9 @@ def _wait_until_running(check: ConnectionCheck, timeout: float = 30.0) -> None:
 
 
 def test_tests_people_start_are_taken_before_queued_rechecks(celery_worker_one, simulator, alice):
-    # Every call takes 0.3 s, so the one process is busy while the rest are queued.
-    simulator.latency_ms = 300
+    # Every call takes 1 s (a test is one round), so the one thread is busy with the first
+    # re-check while the rest are queued, even on a loaded machine.
+    simulator.latency_ms = 1000
     connections = [add(alice, simulator.new_key("mexc"), exchange="mexc") for _ in range(6)]
     blocker = services.connection_request_check(connection=connections[0], trigger="schedule")
     _wait_until_running(blocker)
@@ -79,7 +80,9 @@ def test_the_tests_worker_starts_a_persons_test_while_the_worker_runs_a_recheck(
     the worker's only thread on a re-check and more re-checks queued, a person's test starts at
     once on the tests-worker instead of waiting for that thread (issue 20, 2.)."""
     require_services()
-    simulator.latency_ms = 400
+    # A test is one round of calls: 1.5 s each keeps the running re-check going well past
+    # the person's test's publication and pickup, even on a loaded machine.
+    simulator.latency_ms = 1500
     env = worker_env(simulator)
     worker = spawn_worker(env, tmp_path / "worker.log", concurrency=1, name="worker")
     tests_worker = None

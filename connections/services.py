@@ -420,11 +420,18 @@ def _undo_check_request(*, check_id: int, previous_status: str) -> None:
         )
 
 
-def connection_start_check(*, check_id: int) -> Credentials | None:
+def connection_start_check(
+    *, check_id: int, connection: Connection | None = None
+) -> Credentials | None:
     """Worker side: mark the check running and hand back decrypted credentials.
 
     Returns None when the check is stale (superseded by a newer test or a key replacement,
     or already finished): the worker then does nothing.
+
+    `connection` is the check's connection as the caller read it before (its secrets still
+    sealed), to save reading it again: the update below matches only while the connection's
+    current check is this one, and a key replacement (or a deletion) ends that for good, so
+    the key read before is still the connection's key when the update matched.
     """
     now = timezone.now()
     updated = (
@@ -445,11 +452,12 @@ def connection_start_check(*, check_id: int) -> Credentials | None:
     )
     if not updated:
         return None
-    connection = (
-        Connection.objects.only("api_key", "api_secret", "passphrase")
-        .filter(current_check_id=check_id)
-        .first()
-    )
+    if connection is None:
+        connection = (
+            Connection.objects.only("api_key", "api_secret", "passphrase")
+            .filter(current_check_id=check_id)
+            .first()
+        )
     if connection is None:  # the key was replaced between the two statements
         ConnectionCheck.objects.filter(pk=check_id).update(
             state=CheckState.SUPERSEDED, finished_at=now
@@ -489,7 +497,8 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
     throttle.acquire(
         connection.exchange, recheck=check.trigger == CheckTrigger.SCHEDULE, max_wait=max_wait
     )
-    credentials = connection_start_check(check_id=check_id)
+    # The connection read above (secrets sealed): no second read of the same row.
+    credentials = connection_start_check(check_id=check_id, connection=connection)
     if credentials is None:  # superseded, finished, or the connection was deleted
         return "stale"
     client = registry.build_client(

@@ -1,0 +1,52 @@
+"""A test's statements on the worker's side (docs/performance.md, section 1): what a test
+costs in SQL from the task's first read to the result written, pinned so a repeated read
+(the same row fetched twice) cannot come back unnoticed."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
+
+from connections import services, throttle
+from connections.exchanges import registry
+from connections.models import Connection
+from tests.connections.factories import make_connection
+from tests.connections.test_checks import FakeClient, online
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """Run one test of `connection` on the worker's side; its statements (throttle aside:
+    its state is in the cache, which may be the database in some set-ups)."""
+    monkeypatch.setattr(throttle, "acquire", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(registry, "build_client", lambda *args, **kwargs: FakeClient(online))
+
+    def run(connection: Connection) -> list[str]:
+        check = services.connection_request_check(
+            connection=connection, trigger="schedule", enqueue=False
+        )
+        with CaptureQueriesContext(db_connection) as queries:
+            assert services.connection_run_check(check_id=check.pk) == "online"
+        return [q["sql"] for q in queries.captured_queries]
+
+    return run
+
+
+def _reads_of_secrets(statements: list[str]) -> int:
+    return sum(1 for s in statements if s.startswith("SELECT") and '"api_secret"' in s)
+
+
+def test_a_passing_test_reads_the_connection_and_its_key_once(alice, run):
+    connection = make_connection(alice, exchange="demo")
+    first = run(connection)
+    # The task's read of the check with its connection: its sealed key is used, not read again
+    # after the check is marked running; the result's lock reads the row once more.
+    assert _reads_of_secrets(first) == 2, first
+    # The first passing test also claims the key (docs/security.md, one key one connection).
+    assert len(first) == 13, first
+    again = run(connection)
+    assert _reads_of_secrets(again) == 2, again
+    assert len(again) == 9, again

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -785,19 +785,24 @@ def _claim_key(*, connection: Connection) -> bool:
     """
     if connection.key_verified:
         return True
-    held_elsewhere = (
-        Connection.objects.filter(key_fingerprint=connection.key_fingerprint, key_verified=True)
-        .exclude(pk=connection.pk)
-        .exists()
+    held_elsewhere = Exists(
+        Connection.objects.filter(
+            key_fingerprint=connection.key_fingerprint, key_verified=True
+        ).exclude(pk=connection.pk)
     )
-    if held_elsewhere:
-        return False
     try:
         with transaction.atomic():
-            Connection.objects.filter(pk=connection.pk).update(key_verified=True)
+            # One statement: claimed unless another connection holds the key already.
+            claimed = (
+                Connection.objects.filter(pk=connection.pk)
+                .filter(~held_elsewhere)
+                .update(key_verified=True)
+            )
     except IntegrityError:
         # Another connection's test passed at the same moment and committed first: the unique
         # index made this update wait for it, then refused.
+        return False
+    if not claimed:
         return False
     connection.key_verified = True
     return True

@@ -46,7 +46,7 @@ def test_a_passing_test_reads_the_connection_and_its_key_once(alice, run):
     # after the check is marked running; the result's lock reads the row once more.
     assert _reads_of_secrets(first) == 2, first
     # The first passing test also claims the key (docs/security.md, one key one connection).
-    assert len(first) == 13, first
+    assert len(first) == 12, first
     again = run(connection)
     assert _reads_of_secrets(again) == 2, again
     assert len(again) == 9, again

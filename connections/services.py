@@ -679,10 +679,17 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
 
     now = timezone.now()
     with transaction.atomic():
-        check = ConnectionCheck.objects.select_for_update().filter(pk=check_id).first()
+        # One statement locks the check, then its connection (the order _reap takes them in:
+        # PostgreSQL locks a join's rows in the order of its tables).
+        check = (
+            ConnectionCheck.objects.select_for_update()
+            .select_related("connection")
+            .filter(pk=check_id)
+            .first()
+        )
         if check is None:  # the connection (and its checks) was deleted meanwhile
             return False
-        connection = Connection.objects.select_for_update().get(pk=check.connection_id)
+        connection = check.connection
         if check.state == CheckState.FINISHED or connection.current_check_id != check.pk:
             if check.state != CheckState.FINISHED:
                 check.state = CheckState.SUPERSEDED

@@ -663,6 +663,28 @@ def _record_unreachable(*, connection: Connection, check: ConnectionCheck, now) 
     )
 
 
+# What connection_record_report sets on the connection (key_verified: _claim_key writes it).
+_RESULT_FIELDS = (
+    "status",
+    "problem_category",
+    "problem_message",
+    "reported_ip",
+    "permissions",
+    "ip_restricted",
+    "key_expires_at",
+    "clock_skew_ms",
+    "last_report",
+    "last_tested_at",
+    "testing_since",
+    "failing_since",
+    "last_online_at",
+    "unreachable_checks",
+    "next_recheck_at",
+    "unreachable_since",
+    "updated_at",
+)
+
+
 def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
     """Write a test's result, guarded by the check id. Returns False for a stale result.
 
@@ -758,7 +780,9 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
             connection.unreachable_checks = 0
             connection.next_recheck_at = None
         connection.unreachable_since = None
-        connection.save()
+        # Only what a result changes (the row is locked): not the key's ciphertexts and the
+        # rest of the row written back as they were read.
+        connection.save(update_fields=_RESULT_FIELDS)
         audit.record(
             connection,
             "test_finished",

@@ -4,6 +4,8 @@ costs in SQL from the task's first read to the result written, pinned so a repea
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
@@ -51,3 +53,13 @@ def test_a_passing_test_reads_the_connection_and_its_key_once(alice, run):
     again = run(connection)
     assert _reads_of_secrets(again) == 2, again
     assert len(again) == 8, again
+
+
+def test_the_result_writes_what_it_changes_not_the_key(alice, run):
+    connection = make_connection(alice, exchange="demo")
+    updates = [s for s in run(connection) if s.startswith('UPDATE "connections_connection"')]
+    written = set(re.findall(r'"(\w+)" = ', updates[-1].split(" WHERE ")[0]))
+    assert {"status", "last_report", "last_tested_at", "updated_at"} <= written
+    assert not written & {"api_key", "api_secret", "passphrase", "name", "owner_id"}, written
+    connection.refresh_from_db()
+    assert connection.status == "online" and connection.key_verified

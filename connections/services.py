@@ -273,6 +273,7 @@ def connection_request_check(
     requested_by=None,
     countdown: float | None = None,
     enqueue: bool = True,
+    locked: bool = False,
 ) -> ConnectionCheck:
     """Start a test: lock the row, mark it `testing`, record the check, enqueue on commit.
 
@@ -280,21 +281,27 @@ def connection_request_check(
     tests a person asks for have a short per-connection cooldown so nobody hammers the
     exchange. The rest is `_start_checks`, for a batch of one: a refusing broker undoes the
     request and raises CheckNotStarted("queue_down").
+
+    `locked`: the caller read `connection` with its row locked, in the transaction it holds
+    around this call (the test view, through its scoped selector), so the row is not read
+    again; it is published when that transaction commits.
     """
+    if locked and not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a connection locked by the caller needs the caller's transaction")
     now = timezone.now()
 
     def lock() -> list[Connection]:
-        locked = Connection.objects.select_for_update().get(pk=connection.pk)
-        if locked.status == ConnectionStatus.TESTING:
+        row = connection if locked else Connection.objects.select_for_update().get(pk=connection.pk)
+        if row.status == ConnectionStatus.TESTING:
             raise CheckNotStarted("in_flight")
         if trigger != CheckTrigger.SCHEDULE:
-            last = locked.checks.order_by("-created_at").values_list("created_at", flat=True)
+            last = row.checks.order_by("-created_at").values_list("created_at", flat=True)
             last_at = last.first()
             cooldown = timedelta(seconds=settings.CONNECTION_TEST_COOLDOWN)
             if last_at and now - last_at < cooldown:
                 wait = int((cooldown - (now - last_at)).total_seconds()) + 1
                 raise CheckNotStarted("cooldown", retry_in=wait)
-        return [locked]
+        return [row]
 
     (check,) = _start_checks(
         lock,
@@ -304,6 +311,9 @@ def connection_request_check(
         requested_by=requested_by,
         raise_if_refused=True,
         enqueue=enqueue,
+        # In the caller's transaction: a savepoint would add two statements for nothing, since
+        # whatever is raised inside leaves that transaction too.
+        savepoint=not locked,
     )
     return check
 
@@ -317,6 +327,7 @@ def _start_checks(
     requested_by=None,
     raise_if_refused: bool = False,
     enqueue: bool = True,
+    savepoint: bool = True,
 ) -> list[ConnectionCheck]:
     """The one way tests start, for one connection (`connection_request_check`) or a batch of
     re-checks (`_request_rechecks`), in one transaction.
@@ -338,7 +349,7 @@ def _start_checks(
     """
     from connections import audit
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         locked = lock()
         if not locked:
             return []

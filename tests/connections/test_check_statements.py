@@ -63,3 +63,39 @@ def test_the_result_writes_what_it_changes_not_the_key(alice, run):
     assert not written & {"api_key", "api_secret", "passphrase", "name", "owner_id"}, written
     connection.refresh_from_db()
     assert connection.status == "online" and connection.key_verified
+
+
+def test_the_test_view_reads_the_connection_once(
+    alice, alice_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The view's scoped read is the lock the test starts under: session, user, the locked
+    row, the cooldown read, the check, the row's update, the event, in one transaction."""
+    from django.urls import reverse
+
+    from connections import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.connection_check, "apply_async", lambda args=None, **options: sent.append(args)
+    )
+    connection = make_connection(alice, exchange="demo")
+    alice_client.get(reverse("connections:detail", args=[connection.pk]))  # session in place
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(db_connection) as queries,
+    ):
+        response = alice_client.post(reverse("connections:test", args=[connection.pk]))
+    assert response.status_code == 302 and len(sent) == 1
+    statements = [q["sql"] for q in queries.captured_queries]
+    reads = [s for s in statements if s.startswith('SELECT "connections_connection"."id"')]
+    assert len(reads) == 1 and reads[0].endswith("FOR UPDATE"), statements
+    assert len(statements) == 9, [s.split()[0] for s in statements]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_locked_by_the_caller_needs_the_callers_transaction(alice):
+    connection = make_connection(alice, exchange="demo")
+    with pytest.raises(RuntimeError):
+        services.connection_request_check(
+            connection=connection, trigger="user", enqueue=False, locked=True
+        )

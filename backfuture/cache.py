@@ -190,8 +190,60 @@ class _SignedRedisClient(RedisCacheClient):
         raise NotImplementedError("signed values are incremented by _ReportsOutages.incr")
 
 
+# Writes the guarded value (unless ARGV[1] is empty) and deletes the lock only if it still
+# holds our token: what `set` then `get`-compare-`delete` did, in one round trip.
+_WRITE_AND_UNLOCK = """
+if ARGV[1] ~= '' then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+if redis.call('GET', KEYS[2]) == ARGV[3] then
+    redis.call('DEL', KEYS[2])
+end
+return 0
+"""
+
+
 class SignedRedisCache(_ReportsOutages, RedisCache):
-    """Redis cache with signed JSON values; see the module docstring."""
+    """Redis cache with signed JSON values; see the module docstring.
+
+    Two extras for a short critical section over one value (connections/throttle.py), each
+    one round trip where `add`, `get`, `set`, `get` and `delete` take five:
+    `lock_and_get` and `write_and_unlock`.
+    """
+
+    def lock_and_get(self, lock: str, token: str, lock_timeout: int, key: str):
+        """`add(lock, token, lock_timeout)` and, if it added, `get(key)`: (added, value)."""
+        lock_key = self.make_and_validate_key(lock)
+        full_key = self.make_and_validate_key(key)
+        with self._reachable("lock_and_get"):
+            pipeline = self._cache.get_client(lock_key, write=True).pipeline(transaction=False)
+            pipeline.set(lock_key, seal(lock_key, token), ex=lock_timeout, nx=True)
+            pipeline.get(full_key)
+            added, stored = pipeline.execute()
+        if not added:
+            return False, None
+        if stored is None:
+            return True, None
+        value = unseal(full_key, stored)
+        return True, None if value is _INVALID else value
+
+    def write_and_unlock(self, lock: str, token: str, key: str, value=None, timeout: int = 0):
+        """`set(key, value, timeout)` (seconds, > 0) unless `value` is None, then release
+        `lock` if it still holds `token` (a lock that outlived its timeout, now another
+        caller's, is left)."""
+        lock_key = self.make_and_validate_key(lock)
+        full_key = self.make_and_validate_key(key)
+        stored = "" if value is None else seal(full_key, value)
+        with self._reachable("write_and_unlock"):
+            client = self._cache.get_client(lock_key, write=True)
+            script = self.__dict__.get("_write_and_unlock")
+            if script is None:
+                script = self._write_and_unlock = client.register_script(_WRITE_AND_UNLOCK)
+            script(
+                keys=[full_key, lock_key],
+                args=[stored, int(timeout), seal(lock_key, token)],
+                client=client,
+            )
 
     def __init__(self, server, params):
         super().__init__(server, params)

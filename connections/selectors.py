@@ -18,9 +18,15 @@ def connection_list(*, user) -> QuerySet[Connection]:
     return Connection.objects.filter(owner=user).defer("api_key", "api_secret", "passphrase")
 
 
-def connection_get(*, user, pk: int) -> Connection:
-    """The user's connection, or 404 (also for another user's connection: no existence leak)."""
-    return get_object_or_404(connection_list(user=user), pk=pk)
+def connection_get(*, user, pk: int, for_update: bool = False) -> Connection:
+    """The user's connection, or 404 (also for another user's connection: no existence leak).
+
+    `for_update`: its row locked until the caller's transaction ends (called inside one).
+    """
+    connections = connection_list(user=user)
+    if for_update:
+        connections = connections.select_for_update()
+    return get_object_or_404(connections, pk=pk)
 
 
 def connection_checks(*, connection: Connection, limit: int = 20) -> QuerySet[ConnectionCheck]:

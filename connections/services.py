@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -273,6 +273,7 @@ def connection_request_check(
     requested_by=None,
     countdown: float | None = None,
     enqueue: bool = True,
+    locked: bool = False,
 ) -> ConnectionCheck:
     """Start a test: lock the row, mark it `testing`, record the check, enqueue on commit.
 
@@ -280,21 +281,27 @@ def connection_request_check(
     tests a person asks for have a short per-connection cooldown so nobody hammers the
     exchange. The rest is `_start_checks`, for a batch of one: a refusing broker undoes the
     request and raises CheckNotStarted("queue_down").
+
+    `locked`: the caller read `connection` with its row locked, in the transaction it holds
+    around this call (the test view, through its scoped selector), so the row is not read
+    again; it is published when that transaction commits.
     """
+    if locked and not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a connection locked by the caller needs the caller's transaction")
     now = timezone.now()
 
     def lock() -> list[Connection]:
-        locked = Connection.objects.select_for_update().get(pk=connection.pk)
-        if locked.status == ConnectionStatus.TESTING:
+        row = connection if locked else Connection.objects.select_for_update().get(pk=connection.pk)
+        if row.status == ConnectionStatus.TESTING:
             raise CheckNotStarted("in_flight")
         if trigger != CheckTrigger.SCHEDULE:
-            last = locked.checks.order_by("-created_at").values_list("created_at", flat=True)
+            last = row.checks.order_by("-created_at").values_list("created_at", flat=True)
             last_at = last.first()
             cooldown = timedelta(seconds=settings.CONNECTION_TEST_COOLDOWN)
             if last_at and now - last_at < cooldown:
                 wait = int((cooldown - (now - last_at)).total_seconds()) + 1
                 raise CheckNotStarted("cooldown", retry_in=wait)
-        return [locked]
+        return [row]
 
     (check,) = _start_checks(
         lock,
@@ -304,6 +311,9 @@ def connection_request_check(
         requested_by=requested_by,
         raise_if_refused=True,
         enqueue=enqueue,
+        # In the caller's transaction: a savepoint would add two statements for nothing, since
+        # whatever is raised inside leaves that transaction too.
+        savepoint=not locked,
     )
     return check
 
@@ -317,6 +327,7 @@ def _start_checks(
     requested_by=None,
     raise_if_refused: bool = False,
     enqueue: bool = True,
+    savepoint: bool = True,
 ) -> list[ConnectionCheck]:
     """The one way tests start, for one connection (`connection_request_check`) or a batch of
     re-checks (`_request_rechecks`), in one transaction.
@@ -338,7 +349,7 @@ def _start_checks(
     """
     from connections import audit
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         locked = lock()
         if not locked:
             return []
@@ -420,11 +431,18 @@ def _undo_check_request(*, check_id: int, previous_status: str) -> None:
         )
 
 
-def connection_start_check(*, check_id: int) -> Credentials | None:
+def connection_start_check(
+    *, check_id: int, connection: Connection | None = None
+) -> Credentials | None:
     """Worker side: mark the check running and hand back decrypted credentials.
 
     Returns None when the check is stale (superseded by a newer test or a key replacement,
     or already finished): the worker then does nothing.
+
+    `connection` is the check's connection as the caller read it before (its secrets still
+    sealed), to save reading it again: the update below matches only while the connection's
+    current check is this one, and a key replacement (or a deletion) ends that for good, so
+    the key read before is still the connection's key when the update matched.
     """
     now = timezone.now()
     updated = (
@@ -445,11 +463,12 @@ def connection_start_check(*, check_id: int) -> Credentials | None:
     )
     if not updated:
         return None
-    connection = (
-        Connection.objects.only("api_key", "api_secret", "passphrase")
-        .filter(current_check_id=check_id)
-        .first()
-    )
+    if connection is None:
+        connection = (
+            Connection.objects.only("api_key", "api_secret", "passphrase")
+            .filter(current_check_id=check_id)
+            .first()
+        )
     if connection is None:  # the key was replaced between the two statements
         ConnectionCheck.objects.filter(pk=check_id).update(
             state=CheckState.SUPERSEDED, finished_at=now
@@ -489,7 +508,8 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
     throttle.acquire(
         connection.exchange, recheck=check.trigger == CheckTrigger.SCHEDULE, max_wait=max_wait
     )
-    credentials = connection_start_check(check_id=check_id)
+    # The connection read above (secrets sealed): no second read of the same row.
+    credentials = connection_start_check(check_id=check_id, connection=connection)
     if credentials is None:  # superseded, finished, or the connection was deleted
         return "stale"
     client = registry.build_client(
@@ -654,6 +674,28 @@ def _record_unreachable(*, connection: Connection, check: ConnectionCheck, now) 
     )
 
 
+# What connection_record_report sets on the connection (key_verified: _claim_key writes it).
+_RESULT_FIELDS = (
+    "status",
+    "problem_category",
+    "problem_message",
+    "reported_ip",
+    "permissions",
+    "ip_restricted",
+    "key_expires_at",
+    "clock_skew_ms",
+    "last_report",
+    "last_tested_at",
+    "testing_since",
+    "failing_since",
+    "last_online_at",
+    "unreachable_checks",
+    "next_recheck_at",
+    "unreachable_since",
+    "updated_at",
+)
+
+
 def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
     """Write a test's result, guarded by the check id. Returns False for a stale result.
 
@@ -670,10 +712,17 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
 
     now = timezone.now()
     with transaction.atomic():
-        check = ConnectionCheck.objects.select_for_update().filter(pk=check_id).first()
+        # One statement locks the check, then its connection (the order _reap takes them in:
+        # PostgreSQL locks a join's rows in the order of its tables).
+        check = (
+            ConnectionCheck.objects.select_for_update()
+            .select_related("connection")
+            .filter(pk=check_id)
+            .first()
+        )
         if check is None:  # the connection (and its checks) was deleted meanwhile
             return False
-        connection = Connection.objects.select_for_update().get(pk=check.connection_id)
+        connection = check.connection
         if check.state == CheckState.FINISHED or connection.current_check_id != check.pk:
             if check.state != CheckState.FINISHED:
                 check.state = CheckState.SUPERSEDED
@@ -742,7 +791,9 @@ def connection_record_report(*, check_id: int, report: CheckReport) -> bool:
             connection.unreachable_checks = 0
             connection.next_recheck_at = None
         connection.unreachable_since = None
-        connection.save()
+        # Only what a result changes (the row is locked): not the key's ciphertexts and the
+        # rest of the row written back as they were read.
+        connection.save(update_fields=_RESULT_FIELDS)
         audit.record(
             connection,
             "test_finished",
@@ -776,19 +827,24 @@ def _claim_key(*, connection: Connection) -> bool:
     """
     if connection.key_verified:
         return True
-    held_elsewhere = (
-        Connection.objects.filter(key_fingerprint=connection.key_fingerprint, key_verified=True)
-        .exclude(pk=connection.pk)
-        .exists()
+    held_elsewhere = Exists(
+        Connection.objects.filter(
+            key_fingerprint=connection.key_fingerprint, key_verified=True
+        ).exclude(pk=connection.pk)
     )
-    if held_elsewhere:
-        return False
     try:
         with transaction.atomic():
-            Connection.objects.filter(pk=connection.pk).update(key_verified=True)
+            # One statement: claimed unless another connection holds the key already.
+            claimed = (
+                Connection.objects.filter(pk=connection.pk)
+                .filter(~held_elsewhere)
+                .update(key_verified=True)
+            )
     except IntegrityError:
         # Another connection's test passed at the same moment and committed first: the unique
         # index made this update wait for it, then refused.
+        return False
+    if not claimed:
         return False
     connection.key_verified = True
     return True

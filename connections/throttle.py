@@ -20,10 +20,11 @@ re-checks (issue 20).
 
 The state lives in the Django cache (Redis in production, so all workers on all machines
 share it; the database cache in the embedded default), guarded by a short lock per exchange
-taken with `cache.add`, which is atomic on every backend. A caller that would have to wait
-longer than it may is told when to come back instead (`Throttled`), so a worker is never
-blocked for long. Slots are wall-clock times: workers on several machines need their clocks
-synchronised (NTP's milliseconds are well inside the headroom).
+taken with `cache.add`, which is atomic on every backend (with Redis, taken together with
+the state's read and released together with its write: two round trips, `_Lock`). A caller
+that would have to wait longer than it may is told when to come back instead (`Throttled`),
+so a worker is never blocked for long. Slots are wall-clock times: workers on several
+machines need their clocks synchronised (NTP's milliseconds are well inside the headroom).
 
 UID-scoped limits belong to one account and a test calls each endpoint once, so they never
 bind for our fleet and are left to the exchange.
@@ -167,8 +168,8 @@ def _reserve(
 ) -> tuple[float, bool]:
     """The wait until the caller's slot and whether it is booked: a caller that may not book
     ahead gets (wait, False) when its slot is not free now, and asks again after the wait."""
-    with _Lock(slug):
-        state: dict[str, float] = cache.get(_KEY.format(slug=slug)) or {}
+    with _Lock(slug) as lock:
+        state: dict[str, float] = lock.value or {}
         now = clock()
         # Each bucket's value is its theoretical next slot; a start is allowed from that slot
         # minus the bucket's tolerance.
@@ -182,28 +183,60 @@ def _reserve(
             state[bucket.name] = max(state.get(bucket.name, 0.0), start) + bucket.interval
         # Slots in the past mean nothing, so the state may expire once all are.
         horizon = max(state.values()) - now
-        cache.set(_KEY.format(slug=slug), state, timeout=max(60, math.ceil(horizon) + 60))
+        lock.write(state, timeout=max(60, math.ceil(horizon) + 60))
     return wait, True
 
 
 class _Lock:
-    """A short mutual exclusion over one exchange's state, across processes and machines."""
+    """A short mutual exclusion over one exchange's state, across processes and machines.
+
+    Entered, it holds the lock and the state as read under it (`value`); `write` stores the
+    new state, written as the lock is released. With the Redis cache, taking the lock and
+    reading the state is one round trip, and writing it and releasing the lock another
+    (backfuture/cache.py), where the generic cache calls take five.
+    """
 
     def __init__(self, slug: str) -> None:
         self.key = _LOCK.format(slug=slug)
+        self.state_key = _KEY.format(slug=slug)
         self.slug = slug
         self.token = uuid.uuid4().hex
+        self.value: dict[str, float] | None = None
+        self._new: tuple[dict[str, float], int] | None = None
+        self._fast = hasattr(cache, "lock_and_get") and hasattr(cache, "write_and_unlock")
 
-    def __enter__(self) -> None:
+    def _take(self) -> bool:
+        if self._fast:
+            added, self.value = cache.lock_and_get(self.key, self.token, _LOCK_TTL, self.state_key)
+            return added
+        if not cache.add(self.key, self.token, timeout=_LOCK_TTL):
+            return False
+        self.value = cache.get(self.state_key)
+        return True
+
+    def __enter__(self) -> _Lock:
         deadline = time.monotonic() + _LOCK_WAIT
         pause = 0.001
-        while not cache.add(self.key, self.token, timeout=_LOCK_TTL):
+        while not self._take():
             if time.monotonic() > deadline:
                 raise Throttled(self.slug, _LOCK_WAIT)
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
+        return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def write(self, value: dict[str, float], *, timeout: int) -> None:
+        """The state to store (with its cache timeout) when the lock is released."""
+        self._new = (value, timeout)
+
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        # Nothing is written when the section raised (Throttled: nothing was reserved).
+        new = self._new if exc_type is None else None
+        if self._fast:
+            value, timeout = new or (None, 0)
+            cache.write_and_unlock(self.key, self.token, self.state_key, value, timeout)
+            return
+        if new is not None:
+            cache.set(self.state_key, new[0], timeout=new[1])
         # Only our own lock: if we overran its TTL, another process holds a new one now.
         if cache.get(self.key) == self.token:
             cache.delete(self.key)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -269,12 +270,15 @@ def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def connection_test(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = selectors.connection_get(user=request.user, pk=pk)
     status = 200
     try:
-        services.connection_request_check(
-            connection=connection, trigger="user", requested_by=request.user
-        )
+        # One read of the row: the user's connection, locked as the test starts (the test is
+        # published when this transaction commits).
+        with transaction.atomic():
+            connection = selectors.connection_get(user=request.user, pk=pk, for_update=True)
+            services.connection_request_check(
+                connection=connection, trigger="user", requested_by=request.user, locked=True
+            )
     except services.CheckNotStarted as refused:
         status = 503 if refused.reason == "queue_down" else 409
         if refused.reason == "in_flight":

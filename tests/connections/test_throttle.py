@@ -165,6 +165,62 @@ def test_a_held_lock_makes_the_caller_come_back_later(monkeypatch):
     assert cache.get("throttle:v1:mexc:lock") == "someone else"  # not ours to release
 
 
+def test_a_slot_costs_two_redis_round_trips(settings, monkeypatch):
+    """The lock is taken with the state's read and released with its write (one pipeline,
+    one script); a slot that is not booked (a re-check too early) writes nothing."""
+    import redis.connection
+
+    if not hasattr(cache, "lock_and_get"):
+        pytest.skip("the Redis cache's round trips (CI runs the tests with Redis)")
+    sent = []
+    real = redis.connection.Connection.send_packed_command
+
+    def count(self, command, check_health=True):
+        sent.append(command)
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", count)
+    clock = FakeTime()
+    acquire(clock)
+    assert len(sent) == 2
+    assert cache.get("throttle:v1:mexc:lock") is None
+    state = cache.get("throttle:v1:mexc")
+    sent.clear()
+    with pytest.raises(throttle.Throttled):
+        acquire(clock, recheck=True, max_wait=0.1)
+    assert len(sent) == 2 and cache.get("throttle:v1:mexc") == state
+    assert cache.get("throttle:v1:mexc:lock") is None
+
+
+def test_the_lock_after_its_timeout_is_not_released_by_its_late_owner():
+    """A section that outlived its lock's timeout still writes its state (as before), but
+    leaves the lock another caller took meanwhile."""
+    lock = throttle._Lock("mexc")
+    with lock:
+        cache.set("throttle:v1:mexc:lock", "someone else", timeout=5)  # ours expired, taken
+        lock.write({"a": 1.0}, timeout=60)
+    assert cache.get("throttle:v1:mexc:lock") == "someone else"
+    assert cache.get("throttle:v1:mexc") == {"a": 1.0}
+
+
+def test_caches_without_the_redis_extras_pace_the_same(settings, monkeypatch):
+    """The generic path (add, get, set, get, delete) on any other cache backend."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert not hasattr(cache, "lock_and_get")
+    settings.CONNECTION_THROTTLE_HEADROOM = 0.0
+    clock = FakeTime()
+    start = clock()
+    assert acquire(clock) == 0
+    assert acquire(clock) == pytest.approx(0.5)  # MEXC's 2 tests/s
+    assert max(cache.get("throttle:v1:mexc").values()) == pytest.approx(start + 1.0)
+    assert cache.get("throttle:v1:mexc:lock") is None
+    monkeypatch.setattr(throttle, "_LOCK_WAIT", 0.05)
+    cache.add("throttle:v1:mexc:lock", "someone else", timeout=5)
+    with pytest.raises(throttle.Throttled):
+        acquire(clock)
+    assert cache.get("throttle:v1:mexc:lock") == "someone else"
+
+
 def _scheduled_check(alice) -> ConnectionCheck:
     conn = make_connection(alice)
     return services.connection_request_check(connection=conn, trigger="schedule", enqueue=False)

@@ -52,7 +52,8 @@ RECHECK_BUCKET = "recheck"
 # seconds, so late arrivals do not lower their long-run rate; the exchange's own buckets, paced
 # strictly, still hold every burst under the documented limits.
 RECHECK_CATCH_UP = 2.0
-# The critical section is two cache calls; a lock older than this was left by a dead process.
+# The critical section is a few milliseconds (with Redis, one pipeline in and one script out);
+# a lock older than this was left by a dead process.
 _LOCK_TTL = 5
 # How long to spin for the lock before telling the caller to come back later.
 _LOCK_WAIT = 1.0

@@ -131,6 +131,7 @@ class Phase:
     idle: list[Sample] = field(default_factory=list)
     busy: list[Sample] = field(default_factory=list)
     rate_limited: int = 0
+    limited_by: dict = field(default_factory=dict)  # (exchange, host role) -> HTTP 429 answers
     rechecks_done: int = 0  # re-checks finished while the person's tests ran
     busy_seconds: float = 0.0
     allowed_rate: float = 0.0  # re-checks per second the throttle allows, all exchanges
@@ -234,6 +235,9 @@ def phase_figures(phase: Phase) -> list[common.Figure]:
             phase.rate_limited,
             "0",
             phase.rate_limited == 0,
+            detail=", ".join(
+                f"{slug} {role} {count}" for (slug, role), count in sorted(phase.limited_by.items())
+            ),
         ),
         common.Figure(
             f"{label}: re-checks per second meanwhile / allowed re-check rate",
@@ -422,7 +426,14 @@ def run_phase(
         phase.rechecks_done = rechecks_finished() - done_before
         phase.held = held_by_workers(app)
         phase.peaks = ip_limit_peaks(sim.request_log(), exchanges, args.scale)
-        phase.rate_limited = sum(s["rate_limited"] for s in sim.stats().values())
+        stats = sim.stats()
+        phase.rate_limited = sum(s["rate_limited"] for s in stats.values())
+        phase.limited_by = {
+            (slug, role): host["rate_limited"]
+            for slug, s in stats.items()
+            for role, host in s["hosts"].items()
+            if host["rate_limited"]
+        }
     return phase
 
 

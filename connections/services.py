@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 from collections.abc import Callable
@@ -505,9 +504,10 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
         _reap(connection_id=check.connection_id, now=timezone.now())
         return "stale"
     connection = check.connection
-    throttle.acquire(
+    slot = throttle.Slot(
         connection.exchange, recheck=check.trigger == CheckTrigger.SCHEDULE, max_wait=max_wait
     )
+    slot.take()
     # The connection read above (secrets sealed): no second read of the same row.
     credentials = connection_start_check(check_id=check_id, connection=connection)
     if credentials is None:  # superseded, finished, or the connection was deleted
@@ -519,13 +519,15 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
         read_timeout=settings.EXCHANGE_READ_TIMEOUT,
         budget=settings.EXCHANGE_TEST_BUDGET,
         demo=connection.demo,
+        # The calls the slot paces leave within its allowed lateness, or take another slot
+        # first (throttle.Slot.call): marking the check running, building the client, the
+        # calls' threads and a busy machine come between the slot and the send.
+        pacing=slot,
         # A test that must send its signed calls again (signed with a skew its server-time
         # call proved wrong: connections/exchanges/flow.py) takes another slot for them, as
         # a person's test does (booked ahead: it is under way). `Throttled` puts it back in
         # the queue, where it runs again with the skew remembered.
-        before_resend=functools.partial(
-            throttle.acquire, connection.exchange, recheck=False, max_wait=max_wait
-        ),
+        before_resend=slot.again,
     )
     try:
         # The clients scrub what exchanges echo; this holds for every client, present or

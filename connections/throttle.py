@@ -12,7 +12,10 @@ counts the server-time call, which is not sent again: on the safe side. Buckets
 are paced strictly (GCRA without burst): the bucket's next free start time moves one
 interval forward per test, so any window of the documented length holds at most the
 documented number of calls (`CONNECTION_THROTTLE_HEADROOM` of each limit stays unused for
-the jitter between a slot and the call's arrival). Scheduled re-checks also take a slot in a
+the jitter between a slot and the call's arrival). That holds only while calls leave close to
+their slots: a test's call that would leave later than `max_lateness` after its slot (a busy
+worker held it up) takes another slot first (`Slot.call`, run by the transport in the
+call's thread right before it goes out). Scheduled re-checks also take a slot in a
 bucket of their own, paced at `CONNECTION_RECHECK_RATE_SHARE` of the budget, so tests people
 start keep the rest; and a re-check never books a slot ahead of time: it takes one only when it
 is free, so a test a person starts waits for at most the slot in use, never behind a line of
@@ -32,7 +35,9 @@ bind for our fleet and are left to the exchange.
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -44,6 +49,8 @@ from django.core.cache import cache
 from backfuture.cache import CacheUnavailable
 from connections.exchanges import registry
 from connections.exchanges.base import Category, TemporaryExchangeError
+
+logger = logging.getLogger(__name__)
 
 _KEY = "throttle:v1:{slug}"
 _LOCK = "throttle:v1:{slug}:lock"
@@ -121,10 +128,23 @@ def acquire(
     nothing is reserved then. Raises
     `TemporaryExchangeError` when the cache holding the budget is unreachable.
     """
+    return take_slot(slug, recheck=recheck, max_wait=max_wait, clock=clock, sleep=sleep)[0]
+
+
+def take_slot(
+    slug: str,
+    *,
+    recheck: bool,
+    max_wait: float | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> tuple[float, float]:
+    """A slot as `acquire` reserves it: (the wait, the slot's start time); (0, now) where nothing
+    is paced."""
     spec = registry.get(slug)
     paced = buckets(spec)
     if not paced:
-        return 0.0
+        return 0.0, clock()
     if recheck:
         paced.append(Bucket(RECHECK_BUCKET, 1 / recheck_rate(spec), RECHECK_CATCH_UP))
     waited = 0.0
@@ -133,7 +153,7 @@ def acquire(
             # A test a person started books the next free slot, however far; a re-check only
             # takes a slot that is free now, and otherwise waits without booking one, so a
             # person who presses Test meanwhile goes first (issue 20).
-            wait, booked = _reserve(
+            wait, booked, start = _reserve(
                 slug,
                 paced,
                 max_wait=None if max_wait is None else max_wait - waited,
@@ -152,7 +172,132 @@ def acquire(
             sleep(wait)
             waited += wait
         if booked:
-            return waited
+            return waited, start
+
+
+def max_lateness(spec: registry.ExchangeSpec) -> float:
+    """How long after its slot a test's first call may still go out, in seconds.
+
+    Strict pacing keeps every window under its limit only while calls leave when their slots
+    say. With tests spaced by `interval`, a limit of N calls per W seconds has a slack of
+    N * interval - W: calls that leave up to that much after their slots still never put
+    N + 1 into one window, whichever of them are late; later ones can. Half of the smallest
+    slack over the exchange's IP-scoped limits is for our side (a busy worker between the
+    slot and the send); the other half stays for what follows the send (the request's way
+    out of the process, the network, the exchange's front end). For the limit that sets the
+    pace the slack is W * headroom / (1 - headroom): 26 ms for MEXC's 2 calls a second at
+    5 % headroom.
+    """
+    rate = tests_per_second(spec)
+    if math.isinf(rate):
+        return math.inf
+    interval = 1 / rate
+    slack = min(
+        math.floor(limit.limit / limit.weight * scale(spec.slug)) * interval - limit.per_seconds
+        for limit in spec.rate_limits
+        if limit.scope == "ip"
+    )
+    return max(0.0, slack) / 2
+
+
+# How many slots a call takes, at most, to leave on time before its test goes back to the
+# queue (`Throttled`): only a machine too busy to send within `max_lateness` of a slot it has
+# just slept until gets that far.
+_ON_TIME_TRIES = 3
+# The longest a late call waits for another slot. It is signed already, and the strictest
+# exchanges accept a timestamp at most 5 s behind their clock (recvWindow 5000 on Binance,
+# BingX, Bybit and MEXC spot; KuCoin +-5 s: connections/exchanges/flow.py, SKEW_TOLERANCE_MS);
+# a later slot sends the test back to the queue instead, to be signed afresh.
+_LATE_MAX_WAIT = 2.0
+
+
+class Slot:
+    """A test's place in its exchange's request budget, from the slot to its calls.
+
+    `take` reserves the slot (as `acquire`); the set of calls sent next is the one it paces.
+    Each of those calls, in its own thread right before it goes out (`call`, the transport's
+    `Pacing`), must leave within `max_lateness` of the slot. A call held up longer (the
+    statement that marks the check running, building the client, starting the call's thread
+    and waiting for the interpreter, on a busy machine tens of milliseconds) could put more
+    calls into one of the exchange's windows than it allows: another slot is taken for it,
+    booked ahead since the test is under way, and it waits for that one. The late slot is
+    left unused, on the safe side. `again` takes a slot for signed calls sent again
+    (`before_resend`). Calls after the paced set (HTX's dependent round) are not checked:
+    they follow the exchange's answers, not our slot.
+    """
+
+    def __init__(
+        self,
+        slug: str,
+        *,
+        recheck: bool,
+        max_wait: float | None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.slug = slug
+        self.recheck = recheck
+        self.max_wait = max_wait
+        self.clock = clock
+        self.sleep = sleep
+        self.max_late = max_lateness(registry.get(slug))
+        self.taken = 0  # slots taken for this test
+        self.waited = 0.0
+        self._start: float | None = None  # the last slot's start
+        self._next_round_paced = False  # the next set of calls is the last slot's
+        self._round_paced = False  # the calls going out now are
+        # The calls of one set go out from threads of their own.
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """The test's slot (`acquire`); returns the wait."""
+        return self._take(recheck=self.recheck)
+
+    def again(self) -> float:
+        """Another slot for signed calls sent again (booked ahead: the test is under way)."""
+        return self._take(recheck=False)
+
+    def _take(self, *, recheck: bool, max_wait: float | None = None) -> float:
+        wait, self._start = take_slot(
+            self.slug,
+            recheck=recheck,
+            max_wait=self.max_wait if max_wait is None else max_wait,
+            clock=self.clock,
+            sleep=self.sleep,
+        )
+        self.taken += 1
+        self.waited += wait
+        self._next_round_paced = True
+        return wait
+
+    def round(self) -> None:
+        """A set of calls is about to go out: the first after a slot is the one it paces."""
+        self._round_paced, self._next_round_paced = self._next_round_paced, False
+
+    def call(self) -> None:
+        """In a call's thread, right before it goes out: late, it waits for another slot.
+        Raises `Throttled` (the test goes back to the queue) when a call is late for
+        `_ON_TIME_TRIES` slots in a row, or the next slot is beyond `max_wait`."""
+        if not self._round_paced:
+            return
+        with self._lock:
+            for _ in range(_ON_TIME_TRIES):
+                if self.clock() - self._start <= self.max_late:
+                    return
+                logger.info(
+                    "%s: a test's call %.0f ms after its slot (at most %.0f ms): another slot",
+                    self.slug,
+                    (self.clock() - self._start) * 1000,
+                    self.max_late * 1000,
+                )
+                self._take(
+                    recheck=False,
+                    max_wait=min(
+                        _LATE_MAX_WAIT, math.inf if self.max_wait is None else self.max_wait
+                    ),
+                )
+                self._next_round_paced = False
+            raise Throttled(self.slug, self.max_late)
 
 
 # A re-check takes a slot this close to now (the time the lock and the cache take anyway).
@@ -166,9 +311,10 @@ def _reserve(
     max_wait: float | None,
     clock: Callable[[], float],
     book_ahead: bool = True,
-) -> tuple[float, bool]:
-    """The wait until the caller's slot and whether it is booked: a caller that may not book
-    ahead gets (wait, False) when its slot is not free now, and asks again after the wait."""
+) -> tuple[float, bool, float]:
+    """The wait until the caller's slot, whether it is booked, and the slot's start time: a
+    caller that may not book ahead gets (wait, False, start) when its slot is not free now,
+    and asks again after the wait."""
     with _Lock(slug) as lock:
         state: dict[str, float] = lock.value or {}
         now = clock()
@@ -179,13 +325,13 @@ def _reserve(
         if max_wait is not None and wait > max_wait:
             raise Throttled(slug, wait)
         if not book_ahead and wait > _NOW:
-            return wait, False
+            return wait, False, start
         for bucket in paced:
             state[bucket.name] = max(state.get(bucket.name, 0.0), start) + bucket.interval
         # Slots in the past mean nothing, so the state may expire once all are.
         horizon = max(state.values()) - now
         lock.write(state, timeout=max(60, math.ceil(horizon) + 60))
-    return wait, True
+    return wait, True, start
 
 
 class _Lock:

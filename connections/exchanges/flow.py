@@ -24,7 +24,7 @@ and `max_clock_skew_ms` is checked before any signed answer is read. The fresh s
 remembered; where it differs from the one a host's calls were signed with by more than
 `SKEW_TOLERANCE_MS`, the signed answers are dropped unread and the signed calls are built and
 sent again with the fresh skew (`prepare`'s round, then the signed round; first
-`before_resend`, where the worker takes a throttle slot for them, and `resend_wait_s`). So a
+`resend_wait_s`, then `before_resend`, where the worker takes a throttle slot for them). So a
 test takes one round trip (HTX two: its uid comes first), one more when our clock moved
 against the exchange's since this process last tested that host, or on a cold start with a
 clock off by more than the tolerance. A test that `TestContext.stop`s before sending any
@@ -381,10 +381,12 @@ class ExchangeAPI(HttpExchangeClient):
                 # Signed with a skew the time calls proved wrong: nothing of those answers
                 # was read or kept. Again, signed with the fresh skew.
                 ctx.data.clear()
-                if self.before_resend is not None:
-                    self.before_resend()
+                # The wait first, then the slot: a slot taken before a wait would be spent
+                # late, closer to the next slot's calls than the exchange's limits allow.
                 if self.resend_wait_s:
                     time.sleep(min(self.resend_wait_s, max(0.0, transport.remaining())))
+                if self.before_resend is not None:
+                    self.before_resend()
                 plan, results = self._signed_rounds(ctx)
             except ExchangeError:
                 # If raised before anything was sent, the time calls' verdict comes first.

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -358,6 +358,16 @@ def answered_badly(exc: requests.RequestException, method: str, where: str) -> E
     )
 
 
+class Pacing(Protocol):
+    """The worker's hold on the exchange's request budget (connections/throttle.Slot)."""
+
+    def round(self) -> None:
+        """A set of calls is about to go out (`Transport.send_all`)."""
+
+    def call(self) -> None:
+        """In the call's own thread, right before it goes out; may wait, or raise."""
+
+
 class Transport:
     """Sends calls for one connection test within its time budget."""
 
@@ -369,8 +379,10 @@ class Transport:
         read_timeout: float,
         budget: float,
         clock: Clock,
+        pacing: Pacing | None = None,
     ) -> None:
         self.session = session
+        self.pacing = pacing
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.budget = budget
@@ -381,6 +393,10 @@ class Transport:
         return self.deadline - self.clock()
 
     def send(self, call: Call) -> Reply:
+        if self.pacing is not None:
+            # In the call's own thread, as close to the request as our code gets (it may
+            # wait for another slot, so the time budget is read after it).
+            self.pacing.call()
         where = safe_where(call.url)
         remaining = self.remaining()
         if remaining <= 0:
@@ -448,6 +464,8 @@ class Transport:
         calls = list(calls)
         if not calls:
             return {}
+        if self.pacing is not None:
+            self.pacing.round()
         results: dict[str, Reply | ExchangeError] = {}
         with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="exchange") as pool:
             futures = {call.name: pool.submit(self.send, call) for call in calls}
@@ -637,6 +655,7 @@ class HttpExchangeClient:
         session: requests.Session | None = None,
         clock: Clock = time.time,
         skew_memory: SkewMemory | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         urls = dict(self.default_base_urls)
         for key in urls:
@@ -650,6 +669,8 @@ class HttpExchangeClient:
         self.session = session or requests.Session()
         self.clock = clock
         self.skew_memory = skew_memory if skew_memory is not None else SKEWS
+        # The worker's throttle slot: each call checks it right before it goes out.
+        self.pacing = pacing
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_urls!r})"
@@ -678,6 +699,7 @@ class HttpExchangeClient:
             read_timeout=self.read_timeout,
             budget=self.budget,
             clock=self.clock,
+            pacing=self.pacing,
         )
 
     def now_ms(self, skew_ms: int) -> int:

@@ -5,6 +5,7 @@ costs in SQL from the task's first read to the result written, pinned so a repea
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from django.db import connection as db_connection
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def run(monkeypatch):
     """Run one test of `connection` on the worker's side; its statements (throttle aside:
     its state is in the cache, which may be the database in some set-ups)."""
-    monkeypatch.setattr(throttle, "acquire", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(throttle, "take_slot", lambda *args, **kwargs: (0.0, time.time()))
     monkeypatch.setattr(registry, "build_client", lambda *args, **kwargs: FakeClient(online))
 
     def run(connection: Connection) -> list[str]:

@@ -624,7 +624,7 @@ def test_a_redelivered_task_of_a_reaped_check_does_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         services.connections_reap_stale_tests(now=check.deadline)
     sent = len(mail.outbox)
-    monkeypatch.setattr(throttle, "acquire", lambda *a, **k: pytest.fail("took a slot"))
+    monkeypatch.setattr(throttle, "take_slot", lambda *a, **k: pytest.fail("took a slot"))
     assert tasks.connection_check.apply(args=[check.pk]).result == "stale"
     assert client.calls == []
     conn.refresh_from_db()

@@ -255,7 +255,12 @@ def test_signed_calls_sent_again_take_another_slot(alice, monkeypatch, no_intern
     no_internet.add(responses.GET, "https://api.mexc.com/api/v3/account", json=load("mexc_account"))
     no_internet.add(responses.POST, "https://api.mexc.com/api/v3/order/test", json={})
     taken = []
-    monkeypatch.setattr(throttle, "acquire", lambda *args, **kwargs: taken.append((args, kwargs)))
+
+    def acquire(*args, **kwargs):
+        taken.append((args, {k: kwargs[k] for k in ("recheck", "max_wait")}))
+        return 0.0, time.time()
+
+    monkeypatch.setattr(throttle, "take_slot", acquire)
     check = services.connection_request_check(
         connection=make_connection(alice), trigger="user", enqueue=False
     )
@@ -273,7 +278,7 @@ def test_signed_calls_sent_again_take_another_slot(alice, monkeypatch, no_intern
 def test_stale_check_spends_no_budget(alice, monkeypatch):
     check = _scheduled_check(alice)
     ConnectionCheck.objects.filter(pk=check.pk).update(state="finished")
-    monkeypatch.setattr(throttle, "acquire", lambda *a, **k: pytest.fail("took a slot"))
+    monkeypatch.setattr(throttle, "take_slot", lambda *a, **k: pytest.fail("took a slot"))
     assert services.connection_run_check(check_id=check.pk) == "stale"
 
 
@@ -350,3 +355,132 @@ def test_a_recheck_due_at_once_keeps_its_countdown_of_zero(
         assert services.connections_schedule_rechecks() == 3
     assert sent[0].get("countdown") == 0.0
     assert all(kw.get("countdown") is not None for kw in sent)
+
+
+# --- A slot's first call leaves on time (throttle.Slot) -----------------------------------------
+
+
+def slot(clock: FakeTime, slug: str = "mexc", *, recheck: bool = False, max_wait=None):
+    return throttle.Slot(slug, recheck=recheck, max_wait=max_wait, clock=clock, sleep=clock.sleep)
+
+
+def book(clock: FakeTime, slug: str = "mexc") -> None:
+    """Another worker's test books the next slot (its wait is its own: our clock stays)."""
+    throttle.acquire(slug, recheck=False, max_wait=None, clock=clock, sleep=lambda s: None)
+
+
+def test_max_lateness_is_half_the_slack_of_the_limit_that_sets_the_pace(settings):
+    settings.CONNECTION_THROTTLE_HEADROOM = 0.05
+    # MEXC's pace is set by "2 times/s" on the account: 1 s * 0.05 / 0.95, halved.
+    assert throttle.max_lateness(registry.get("mexc")) == pytest.approx(0.05 / 0.95 / 2)
+    # KuCoin's only IP limit: 2,000 weight per 30 s at weight 3, so 666 whole calls.
+    interval = 1 / throttle.tests_per_second(registry.get("kucoin"))
+    assert throttle.max_lateness(registry.get("kucoin")) == pytest.approx((666 * interval - 30) / 2)
+    assert throttle.max_lateness(registry.get("demo")) == float("inf")  # nothing to pace
+
+
+@pytest.mark.parametrize("slug", [s.slug for s in registry.all_specs() if s.rate_limits])
+def test_calls_within_twice_the_lateness_of_their_slots_keep_every_window(slug, settings):
+    """The bound `max_lateness` rests on: calls that leave up to 2 x max_lateness after their
+    slots (our half and the network's) never bring a window over its limit, whichever are
+    late; a little more does, so the bound is not loose."""
+    settings.CONNECTION_THROTTLE_HEADROOM = 0.05
+    spec = registry.get(slug)
+    limits = [limit for limit in spec.rate_limits if limit.scope == "ip"]
+    interval = 1 / throttle.tests_per_second(spec)  # back to back, as the throttle spaces them
+    block = max(limit.limit // limit.weight for limit in limits) + 2
+    starts = [n * interval for n in range(3 * block)]
+    late = 2 * throttle.max_lateness(spec)
+
+    def worst(jitter: float) -> float:
+        # A block of late calls, then a block on time: the window over the change holds the
+        # late calls' ends and the on-time calls' beginnings, the worst any jitter can do.
+        arrivals = [at + (jitter if (n // block) % 2 == 0 else 0.0) for n, at in enumerate(starts)]
+        return max(
+            max_in_window(arrivals, limit.per_seconds) / (limit.limit // limit.weight)
+            for limit in limits
+        )
+
+    assert worst(0.99 * late) <= 1.0
+    assert worst(1.01 * late) > 1.0
+
+
+def test_calls_on_time_keep_their_slot():
+    clock = FakeTime()
+    test = slot(clock)
+    test.take()
+    test.round()
+    clock.now += 0.02  # the test's statements and signing: within MEXC's 26 ms
+    test.call()
+    test.call()  # the set's other call
+    assert test.taken == 1 and clock.slept == []
+    # The next set of the same test (HTX's api-key after its uid) follows the exchange's
+    # answers, not the slot: not checked.
+    clock.now += 0.3
+    test.round()
+    test.call()
+    assert test.taken == 1
+
+
+def test_a_late_call_takes_another_slot_and_waits_for_it():
+    clock = FakeTime()
+    test = slot(clock, recheck=True)
+    test.take()
+    first = clock()
+    book(clock)  # another worker's test right after: the next slot, 0.53 s after ours
+    test.round()
+    test.call()  # the set's first call left on time
+    clock.now += 0.2  # the second call's thread was held up on a busy machine
+    test.call()
+    # A second slot, booked ahead (the test is under way), after the other test's: the late
+    # call waited for it, so no window holds it with the slots around it.
+    assert test.taken == 2
+    interval = 1 / throttle.tests_per_second(registry.get("mexc"))
+    assert clock() == pytest.approx(first + 2 * interval)
+    test.call()  # a third call of the set, now on time for the new slot
+    assert test.taken == 2
+
+
+def test_a_resend_takes_a_slot_whose_calls_are_checked():
+    clock = FakeTime()
+    test = slot(clock)
+    test.take()
+    test.round()
+    test.call()
+    clock.now += 1.0  # the answers came back: signed with a wrong skew
+    test.again()
+    assert test.taken == 2
+    test.round()
+    clock.now += 0.2  # held up before the resend went out
+    test.call()
+    assert test.taken == 3
+
+
+def test_a_machine_too_busy_to_send_on_time_puts_the_test_back_in_the_queue():
+    clock = FakeTime()
+
+    def slow_sleep(seconds: float) -> None:  # every wait overshoots by 100 ms
+        clock.sleep(seconds + 0.1)
+
+    test = throttle.Slot("mexc", recheck=False, max_wait=None, clock=clock, sleep=slow_sleep)
+    test.take()
+    book(clock)  # the next slot is someone else's: ours must wait, and overshoots
+    test.round()
+    clock.now += 0.1
+    with pytest.raises(throttle.Throttled):
+        test.call()
+    assert test.taken == 1 + 3
+
+
+def test_a_late_call_waits_at_most_two_seconds_for_its_new_slot():
+    # Signed already: the strictest exchanges accept a timestamp 5 s old at most.
+    clock = FakeTime()
+    test = slot(clock)  # no max_wait (an eager test): the late call still has one
+    test.take()
+    for _ in range(5):
+        book(clock)  # other tests booked the next 2.6 s
+    test.round()
+    clock.now += 0.1
+    with pytest.raises(throttle.Throttled):
+        test.call()
+    assert test.taken == 1 and clock.slept == []

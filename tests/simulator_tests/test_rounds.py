@@ -5,11 +5,13 @@ the host, and only a skew that moved sends the signed calls again."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from connections.exchanges import registry
 from connections.exchanges.base import Market
-from connections.exchanges.http import SKEWS
+from connections.exchanges.http import SKEWS, Transport
 from tests.exchanges.conftest import record_rounds
 from tests.simulator_tests.conftest import credentials
 
@@ -58,3 +60,59 @@ def test_a_cold_start_with_our_clock_off_costs_one_round_once(sim, monkeypatch, 
     run(sim, slug, market, sim.new_key(slug))
 
     assert len(rounds) == 1 + DEPENDENT_ROUNDS.get(slug, 0), rounds
+
+
+@pytest.mark.parametrize(("slug", "market"), KINDS)
+def test_the_pacing_hooks_run_right_before_the_calls_they_pace(sim, monkeypatch, slug, market):
+    # The worker's throttle slot (connections/throttle.Slot) checks, right before calls go
+    # out, that they leave on time; a resend takes its slot after any wait the exchange
+    # needs (Bitget's key info: 1/s per account), never before it, so that slot is not late.
+    sim.set_fault(slug, "clock_skew", offset_ms=30_000)  # a cold start: one resend
+    events: list[tuple[str, float]] = []
+    original = Transport.send_all
+
+    def send_all(self, calls):
+        events.append(("round", time.monotonic()))
+        try:
+            return original(self, calls)
+        finally:
+            events.append(("answers", time.monotonic()))
+
+    monkeypatch.setattr(Transport, "send_all", send_all)
+
+    class Pacing:
+        def round(self):
+            events.append(("pacing.round", time.monotonic()))
+
+        def call(self):
+            events.append(("pacing.call", time.monotonic()))
+
+    client = registry.build_client(
+        slug,
+        sim.urls,
+        pacing=Pacing(),
+        before_resend=lambda: events.append(("before_resend", time.monotonic())),
+    )
+
+    report = client.run_checks(credentials(sim.new_key(slug)), market)
+
+    assert report.verdict == "online", report.to_dict()
+    names = [name for name, _ in events]
+    # One set of calls: the round opens, then each call checks right before it leaves.
+    rounds: list[list[str]] = []
+    for name in names:
+        if name == "round":
+            rounds.append([])
+        elif name not in ("answers", "before_resend"):
+            rounds[-1].append(name)
+    assert all(r[0] == "pacing.round" and set(r[1:]) == {"pacing.call"} for r in rounds), rounds
+    sizes = [len(r) - 1 for r in rounds]
+    # The first round (which carries the time calls) was dropped; the signed rounds again.
+    resent = 1 + DEPENDENT_ROUNDS.get(slug, 0)
+    assert len(rounds) == 1 + resent
+    bounds = [name for name in names if name in ("round", "answers", "before_resend")]
+    assert bounds == ["round", "answers", "before_resend", *["round", "answers"] * resent]
+    assert sizes[0] > sizes[1]  # the time calls went out only in the first
+    first_answers = next(t for name, t in events if name == "answers")
+    resend = next(t for name, t in events if name == "before_resend")
+    assert resend - first_answers >= client.resend_wait_s

@@ -430,18 +430,16 @@ def _undo_check_request(*, check_id: int, previous_status: str) -> None:
         )
 
 
-def connection_start_check(
-    *, check_id: int, connection: Connection | None = None
-) -> Credentials | None:
+def connection_start_check(*, check_id: int, connection: Connection) -> Credentials | None:
     """Worker side: mark the check running and hand back decrypted credentials.
 
     Returns None when the check is stale (superseded by a newer test or a key replacement,
     or already finished): the worker then does nothing.
 
     `connection` is the check's connection as the caller read it before (its secrets still
-    sealed), to save reading it again: the update below matches only while the connection's
-    current check is this one, and a key replacement (or a deletion) ends that for good, so
-    the key read before is still the connection's key when the update matched.
+    sealed), not read again: the update below matches only while the connection's current
+    check is this one, and a key replacement (or a deletion) ends that for good, so the key
+    read before is still the connection's key when the update matched.
     """
     now = timezone.now()
     updated = (
@@ -461,17 +459,6 @@ def connection_start_check(
         )
     )
     if not updated:
-        return None
-    if connection is None:
-        connection = (
-            Connection.objects.only("api_key", "api_secret", "passphrase")
-            .filter(current_check_id=check_id)
-            .first()
-        )
-    if connection is None:  # the key was replaced between the two statements
-        ConnectionCheck.objects.filter(pk=check_id).update(
-            state=CheckState.SUPERSEDED, finished_at=now
-        )
         return None
     return Credentials(
         api_key=reveal(connection.api_key) or "",

@@ -199,14 +199,35 @@ class TestContext:
     def _judge_time(self, calls: list[Call], results: Mapping[str, Reply | ExchangeError]) -> None:
         """The time calls' results, before anything else: a failure is temporary; the skew
         and latency per host go into the report and the memory; `max_clock_skew_ms`."""
-        skews = time_skews(calls, results, self.client._server_time)
+        skews = time_skews(calls, results, self.client.server_time_ms)
         for call in calls:
             self.client.skew_memory.put(call.url, skews[call.name][0])
         self.builder.reachable(
             {name: (skew, reply.latency_ms) for name, (skew, reply) in skews.items()}
         )
         self.skews = {name: skew for name, (skew, _) in skews.items()}
-        self.client._skew_check(self)
+        self._check_skew_limit()
+
+    def _check_skew_limit(self) -> None:
+        """Where a signature has a fixed lifetime (`max_clock_skew_ms`: Coinbase's JWT), a
+        larger skew fails the credentials with a clock problem before any signed answer is
+        read."""
+        limit = self.client.max_clock_skew_ms
+        skew = self.builder.report.clock_skew_ms
+        if limit is None or skew is None or abs(skew) <= limit:
+            return
+        self.builder.set(
+            CheckName.CREDENTIALS,
+            Outcome.FAILED,
+            "clock_skew_beyond_limit",
+            {"skew_s": round(skew / 1000), "limit_s": limit // 1000},
+            category=Category.CLOCK_SKEW,
+        )
+        self.builder.note_message(
+            f"our clock is {skew / 1000:+.0f} s off the exchange's; signed requests are only "
+            f"valid for {limit // 1000} s"
+        )
+        raise _Stop
 
     def send_signed(self, call: Call) -> Reply:
         """A signed call of `prepare`: its reply, or the test ends with credentials failed."""
@@ -410,27 +431,6 @@ class ExchangeAPI(HttpExchangeClient):
         self.prepare(ctx)
         plan = self.plan(ctx)
         return plan, ctx.send_round(plan.calls())
-
-    def _skew_check(self, ctx: TestContext) -> None:
-        limit = self.max_clock_skew_ms
-        skew = ctx.builder.report.clock_skew_ms
-        if limit is None or skew is None or abs(skew) <= limit:
-            return
-        ctx.builder.set(
-            CheckName.CREDENTIALS,
-            Outcome.FAILED,
-            "clock_skew_beyond_limit",
-            {"skew_s": round(skew / 1000), "limit_s": limit // 1000},
-            category=Category.CLOCK_SKEW,
-        )
-        ctx.builder.note_message(
-            f"our clock is {skew / 1000:+.0f} s off the exchange's; signed requests are only "
-            f"valid for {limit // 1000} s"
-        )
-        raise _Stop
-
-    def _server_time(self, reply: Reply) -> int:
-        return self.server_time_ms(reply)
 
     def settle(
         self, result: Reply | ExchangeError, ctx: TestContext

@@ -569,7 +569,7 @@ def test_the_reaper_deadline_follows_the_tasks_time_limits(conn, fake_client, se
     # Queued: it may wait for a worker, then run.
     assert before + timedelta(seconds=120) <= check.deadline <= after + timedelta(seconds=120)
     # Running (the worker marks it so, then dies while calling the exchange).
-    services.connection_start_check(check_id=check.pk)
+    services.connection_start_check(check_id=check.pk, connection=check.connection)
     check.refresh_from_db()
     assert check.deadline - check.started_at <= timedelta(seconds=61)
     assert services.connections_reap_stale_tests(now=check.deadline) == 1
@@ -588,7 +588,7 @@ def test_a_reaped_recheck_emails_the_owner_and_pauses_strategies(
 ):
     strategy = stored_strategy(alice, conn, name="S1", status="enabled")
     check = _scheduled(conn)
-    services.connection_start_check(check_id=check.pk)
+    services.connection_start_check(check_id=check.pk, connection=check.connection)
     check.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         assert services.connections_reap_stale_tests(now=check.deadline) == 1
@@ -619,7 +619,7 @@ def test_a_redelivered_task_of_a_reaped_check_does_nothing(
 
     client = fake_client(online)
     check = _scheduled(conn)
-    services.connection_start_check(check_id=check.pk)  # the worker that then died
+    services.connection_start_check(check_id=check.pk, connection=check.connection)  # then died
     check.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         services.connections_reap_stale_tests(now=check.deadline)

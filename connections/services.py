@@ -524,6 +524,14 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
         )
     except ExchangeError as error:
         raise error.scrub(credentials) from None
+    except throttle.Throttled:
+        # Our own pacing after the check was marked running (a resend without a slot, or a
+        # call that could not leave on time): back to the queue as not started, so this turn
+        # is not counted as an attempt ("Retrying (2 of 4)" counts the exchange's errors).
+        ConnectionCheck.objects.filter(
+            pk=check_id, state=CheckState.RUNNING, attempts__gt=0
+        ).update(state=CheckState.QUEUED, attempts=F("attempts") - 1)
+        raise
     finally:
         del credentials
         # Its sockets now, not whenever the garbage collector gets to the session.

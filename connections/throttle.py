@@ -88,13 +88,25 @@ def scale(slug: str) -> float:
     return float(settings.CONNECTION_RATE_LIMIT_SCALE.get(slug, 1.0))
 
 
+def calls_per_window(limit: registry.RateLimit) -> int:
+    """Whole calls of the endpoint one window allows, as the exchange counts them (2,000
+    weight at weight 3 allows 666 calls, not 666.7)."""
+    return max(1, limit.limit // limit.weight)
+
+
+def window(limit: registry.RateLimit, slug: str) -> float:
+    """The limit's window in seconds, scaled: `CONNECTION_RATE_LIMIT_SCALE` multiplies the
+    rate, as the same calls over a shorter (above 1) or longer (below 1) window."""
+    return limit.per_seconds / scale(slug)
+
+
 def buckets(spec: registry.ExchangeSpec) -> list[Bucket]:
     """The IP-scoped limits of an exchange as paced buckets, with the configured headroom."""
-    usable = scale(spec.slug) * (1 - settings.CONNECTION_THROTTLE_HEADROOM)
+    usable = 1 - settings.CONNECTION_THROTTLE_HEADROOM
     return [
         Bucket(
             f"{limit.endpoint} {limit.limit}/{limit.per_seconds:g}s w{limit.weight}",
-            1 / (limit.calls_per_second * usable),
+            window(limit, spec.slug) / (calls_per_window(limit) * usable),
         )
         for limit in spec.rate_limits
         if limit.scope == "ip"
@@ -176,7 +188,7 @@ def take_slot(
 
 
 def max_lateness(spec: registry.ExchangeSpec) -> float:
-    """How long after its slot a test's first call may still go out, in seconds.
+    """How long after its slot a test's call may still go out, in seconds.
 
     Strict pacing keeps every window under its limit only while calls leave when their slots
     say. With tests spaced by `interval`, a limit of N calls per W seconds has a slack of
@@ -186,29 +198,33 @@ def max_lateness(spec: registry.ExchangeSpec) -> float:
     slot and the send); the other half stays for what follows the send (the request's way
     out of the process, the network, the exchange's front end). For the limit that sets the
     pace the slack is W * headroom / (1 - headroom): 26 ms for MEXC's 2 calls a second at
-    5 % headroom.
+    5 % headroom. Without headroom there is no slack to keep (inf: not checked).
     """
     rate = tests_per_second(spec)
     if math.isinf(rate):
         return math.inf
     interval = 1 / rate
     slack = min(
-        math.floor(limit.limit / limit.weight * scale(spec.slug)) * interval - limit.per_seconds
+        calls_per_window(limit) * interval - window(limit, spec.slug)
         for limit in spec.rate_limits
         if limit.scope == "ip"
     )
-    return max(0.0, slack) / 2
+    # The slack is W * headroom / (1 - headroom) or more (W the scaled window): zero only
+    # without headroom, where every call would count as late.
+    return slack / 2 if slack > 1e-9 else math.inf
 
 
-# How many slots a call takes, at most, to leave on time before its test goes back to the
-# queue (`Throttled`): only a machine too busy to send within `max_lateness` of a slot it has
-# just slept until gets that far.
+# How many more slots a call takes, at most, to leave on time before its test goes back to
+# the queue (`Throttled`): only a machine too busy to send within `max_lateness` of a slot it
+# has just slept until gets that far.
 _ON_TIME_TRIES = 3
-# The longest a late call waits for another slot. It is signed already, and the strictest
-# exchanges accept a timestamp at most 5 s behind their clock (recvWindow 5000 on Binance,
-# BingX, Bybit and MEXC spot; KuCoin +-5 s: connections/exchanges/flow.py, SKEW_TOLERANCE_MS);
-# a later slot sends the test back to the queue instead, to be signed afresh.
+# How long after its set was signed a late call may still wait for another slot. The
+# strictest exchanges accept a timestamp at most 5 s behind their clock (recvWindow 5000 on
+# Binance, BingX, Bybit and MEXC spot; KuCoin +-5 s: connections/exchanges/flow.py,
+# SKEW_TOLERANCE_MS); beyond this the test goes back to the queue, to be signed afresh.
 _LATE_MAX_WAIT = 2.0
+# When a test that could not send on time comes back: a busy machine needs a moment.
+_LATE_RETRY_IN = 1.0
 
 
 class Slot:
@@ -220,10 +236,13 @@ class Slot:
     statement that marks the check running, building the client, starting the call's thread
     and waiting for the interpreter, on a busy machine tens of milliseconds) could put more
     calls into one of the exchange's windows than it allows: another slot is taken for it,
-    booked ahead since the test is under way, and it waits for that one. The late slot is
-    left unused, on the safe side. `again` takes a slot for signed calls sent again
-    (`before_resend`). Calls after the paced set (HTX's dependent round) are not checked:
-    they follow the exchange's answers, not our slot.
+    as the test's first was (a person's test books ahead; a re-check takes only a slot free
+    now, through its own share, so it never goes ahead of a person's test), and it waits for
+    that one, within `_LATE_MAX_WAIT` of the set's signing. The late slot is left unused, on
+    the safe side. A call that cannot leave on time ends the test's turn: it and the calls of
+    its set not yet sent raise `Throttled`, and the test goes back to the queue. `again`
+    takes a slot for signed calls sent again (`before_resend`). Calls after the paced set
+    (HTX's dependent round) are not checked: they follow the exchange's answers, not our slot.
     """
 
     def __init__(
@@ -243,9 +262,11 @@ class Slot:
         self.max_late = max_lateness(registry.get(slug))
         self.taken = 0  # slots taken for this test
         self.waited = 0.0
-        self._start: float | None = None  # the last slot's start
+        self._start = 0.0  # the last slot's start
         self._next_round_paced = False  # the next set of calls is the last slot's
         self._round_paced = False  # the calls going out now are
+        self._round_deadline = 0.0  # a late call of the set waits for a slot until then
+        self._gave_up = False  # a call of the set could not leave on time
         # The calls of one set go out from threads of their own.
         self._lock = threading.Lock()
 
@@ -271,33 +292,43 @@ class Slot:
         return wait
 
     def round(self) -> None:
-        """A set of calls is about to go out: the first after a slot is the one it paces."""
+        """A set of calls, signed just now, is about to go out: the first after a slot is
+        the one it paces."""
         self._round_paced, self._next_round_paced = self._next_round_paced, False
+        self._round_deadline = self.clock() + _LATE_MAX_WAIT
+        self._gave_up = False
 
     def call(self) -> None:
         """In a call's thread, right before it goes out: late, it waits for another slot.
-        Raises `Throttled` (the test goes back to the queue) when a call is late for
-        `_ON_TIME_TRIES` slots in a row, or the next slot is beyond `max_wait`."""
+        Raises `Throttled` (the test goes back to the queue) when no slot lets it leave on
+        time: `_ON_TIME_TRIES` slots taken in vain, or none within `_LATE_MAX_WAIT` of the
+        set's signing; the set's other calls not sent yet raise it too."""
         if not self._round_paced:
             return
         with self._lock:
-            for _ in range(_ON_TIME_TRIES):
-                if self.clock() - self._start <= self.max_late:
+            tries = 0
+            while not self._gave_up:
+                late = self.clock() - self._start
+                if late <= self.max_late:
                     return
+                left = self._round_deadline - self.clock()
+                if tries == _ON_TIME_TRIES or left <= 0:
+                    break
                 logger.info(
                     "%s: a test's call %.0f ms after its slot (at most %.0f ms): another slot",
                     self.slug,
-                    (self.clock() - self._start) * 1000,
+                    late * 1000,
                     self.max_late * 1000,
                 )
-                self._take(
-                    recheck=False,
-                    max_wait=min(
-                        _LATE_MAX_WAIT, math.inf if self.max_wait is None else self.max_wait
-                    ),
-                )
-                self._next_round_paced = False
-            raise Throttled(self.slug, self.max_late)
+                tries += 1
+                try:
+                    self._take(recheck=self.recheck, max_wait=left)
+                except Throttled:
+                    break
+                finally:
+                    self._next_round_paced = False
+            self._gave_up = True
+            raise Throttled(self.slug, _LATE_RETRY_IN)
 
 
 # A re-check takes a slot this close to now (the time the lock and the cache take anyway).

@@ -45,7 +45,8 @@ def test_only_ip_scoped_limits_are_paced_with_headroom_and_scale(settings):
     kucoin = registry.get("kucoin")
     (bucket,) = throttle.buckets(kucoin)  # the three UID-scoped pools are not ours to pace
     assert bucket.name.startswith("GET /api/v1/timestamp")
-    assert 1 / bucket.interval == pytest.approx(2000 / 3 / 30 * 2 * 0.9)  # weight 3
+    # 2,000 weight per 30 s at weight 3: 666 whole calls, as KuCoin counts them; scaled x 2.
+    assert 1 / bucket.interval == pytest.approx(666 / 30 * 2 * 0.9)
     mexc = registry.get("mexc")
     assert len(throttle.buckets(mexc)) == len([r for r in mexc.rate_limits if r.scope == "ip"])
     # The strictest IP limit decides: MEXC's "2 times/s" on /api/v3/account.
@@ -58,7 +59,7 @@ def test_recheck_rate_is_the_share_of_the_budget_within_the_cap(settings):
     settings.CONNECTION_RECHECK_RATE_SHARE = 0.5
     settings.CONNECTION_RECHECK_MAX_RATE = 100
     assert throttle.recheck_rate(registry.get("mexc")) == pytest.approx(1.0)
-    assert throttle.recheck_rate(registry.get("kucoin")) == pytest.approx(2000 / 3 / 30 * 0.5)
+    assert throttle.recheck_rate(registry.get("kucoin")) == pytest.approx(666 / 30 * 0.5)
     settings.CONNECTION_RECHECK_MAX_RATE = 10
     assert throttle.recheck_rate(registry.get("kucoin")) == pytest.approx(5.0)
     assert throttle.recheck_rate(registry.get("demo")) == pytest.approx(5.0)
@@ -275,6 +276,27 @@ def test_signed_calls_sent_again_take_another_slot(alice, monkeypatch, no_intern
     ]
 
 
+def test_a_call_that_cannot_leave_on_time_puts_the_test_back_as_not_started(
+    alice, monkeypatch, no_internet
+):
+    # The check was marked running; our own pacing sends it back: queued again, and the turn
+    # is not counted as an attempt. Nothing reached the exchange.
+    def late(self):
+        raise throttle.Throttled("mexc", 1.0)
+
+    monkeypatch.setattr(throttle.Slot, "call", late)
+    check = services.connection_request_check(
+        connection=make_connection(alice), trigger="user", enqueue=False
+    )
+    with pytest.raises(throttle.Throttled):
+        services.connection_run_check(check_id=check.pk, max_wait=2.0)
+    check.refresh_from_db()
+    assert check.state == "queued" and check.attempts == 0
+    assert len(no_internet.calls) == 0
+    check.connection.refresh_from_db()
+    assert check.connection.status == "testing" and check.connection.current_check_id == check.pk
+
+
 def test_stale_check_spends_no_budget(alice, monkeypatch):
     check = _scheduled_check(alice)
     ConnectionCheck.objects.filter(pk=check.pk).update(state="finished")
@@ -379,6 +401,18 @@ def test_max_lateness_is_half_the_slack_of_the_limit_that_sets_the_pace(settings
     assert throttle.max_lateness(registry.get("demo")) == float("inf")  # nothing to pace
 
 
+def test_max_lateness_stays_positive_with_scaled_limits_and_is_off_without_headroom(settings):
+    # A scale multiplies the rate as the same calls in a shorter or longer window (the fleet
+    # benchmark's simulator lengthens its windows alike): the slack scales with the window.
+    for factor in (1.25, 0.3, 0.12):
+        settings.CONNECTION_RATE_LIMIT_SCALE = {"mexc": factor}
+        late = throttle.max_lateness(registry.get("mexc"))
+        assert late == pytest.approx(0.05 / 0.95 / 2 / factor)
+        assert throttle.tests_per_second(registry.get("mexc")) == pytest.approx(2 * factor * 0.95)
+    settings.CONNECTION_THROTTLE_HEADROOM = 0.0  # no slack to keep: every call would be late
+    assert throttle.max_lateness(registry.get("mexc")) == float("inf")
+
+
 @pytest.mark.parametrize("slug", [s.slug for s in registry.all_specs() if s.rate_limits])
 def test_calls_within_twice_the_lateness_of_their_slots_keep_every_window(slug, settings):
     """The bound `max_lateness` rests on: calls that leave up to 2 x max_lateness after their
@@ -466,10 +500,79 @@ def test_a_machine_too_busy_to_send_on_time_puts_the_test_back_in_the_queue():
     test.take()
     book(clock)  # the next slot is someone else's: ours must wait, and overshoots
     test.round()
+    signed = clock()
     clock.now += 0.1
+    with pytest.raises(throttle.Throttled) as raised:
+        test.call()
+    assert 1 < test.taken <= 1 + throttle._ON_TIME_TRIES
+    # Never past what a signed call may wait (plus one overshoot).
+    assert clock() - signed <= throttle._LATE_MAX_WAIT + 0.1 + 0.1
+    assert raised.value.retry_in >= 1.0  # a busy machine: back in a moment, not at once
+    # The set's other calls, not sent yet, give up at once: no slot taken, no wait.
+    taken, now = test.taken, clock()
     with pytest.raises(throttle.Throttled):
         test.call()
-    assert test.taken == 1 + 3
+    assert test.taken == taken and clock() == now
+
+
+def test_the_last_slot_taken_is_checked_and_used():
+    clock = FakeTime()
+    overshoots = [0.1, 0.1, 0.0]  # the third wait ends on time
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds + (overshoots.pop(0) if overshoots else 0.0))
+
+    test = throttle.Slot("mexc", recheck=False, max_wait=None, clock=clock, sleep=sleep)
+    test.take()
+    test.round()
+    clock.now += 0.1
+    test.call()  # three slots more, the last on time: the call goes out
+    assert test.taken == 1 + throttle._ON_TIME_TRIES
+
+
+def test_late_calls_of_one_set_take_one_slot_between_them():
+    import threading
+
+    clock = FakeTime()
+    test = slot(clock)
+    test.take()
+    book(clock)
+    test.round()
+    clock.now += 0.1  # both calls' threads were held up
+    errors = []
+
+    def call():
+        try:
+            test.call()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert test.taken == 2  # the second call found the new slot and went with it
+
+
+def test_a_late_recheck_takes_its_new_slot_as_a_recheck(monkeypatch):
+    # Through its share, and never booked ahead of a person's test.
+    clock = FakeTime()
+    test = slot(clock, recheck=True)
+    test.take()
+    test.round()
+    clock.now += 0.1
+    taken = []
+    original = throttle.take_slot
+
+    def take_slot(slug, **kwargs):
+        taken.append(kwargs["recheck"])
+        return original(slug, **kwargs)
+
+    monkeypatch.setattr(throttle, "take_slot", take_slot)
+    test.call()
+    assert taken == [True]
 
 
 def test_a_late_call_waits_at_most_two_seconds_for_its_new_slot():

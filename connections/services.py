@@ -471,9 +471,10 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
     """Run the exchange client for a check and record its report.
 
     Returns "stale" or the verdict. Temporary exchange errors propagate so the task can retry.
-    The test first takes a slot in its exchange's shared request budget (connections/throttle):
-    `throttle.Throttled` propagates when that is more than `max_wait` seconds away (None:
-    wait for it), so a worker can put the test back in the queue instead of blocking.
+    The test takes a slot in its exchange's shared request budget (connections/throttle): a
+    re-check before it is marked running, a person's test after. `throttle.Throttled`
+    propagates when that is more than `max_wait` seconds away (None: wait for it), so a
+    worker can put the test back in the queue instead of blocking.
     """
     from connections import throttle
 
@@ -491,32 +492,40 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
         _reap(connection_id=check.connection_id, now=timezone.now())
         return "stale"
     connection = check.connection
-    slot = throttle.Slot(
-        connection.exchange, recheck=check.trigger == CheckTrigger.SCHEDULE, max_wait=max_wait
-    )
-    slot.take()
+    recheck = check.trigger == CheckTrigger.SCHEDULE
+    slot = throttle.Slot(connection.exchange, recheck=recheck, max_wait=max_wait)
+    if recheck:
+        # A re-check takes a free slot before anything else: with none free it goes back to
+        # the queue untouched, no statement written (most of its turns under a fleet's load).
+        slot.take()
     # The connection read above (secrets sealed): no second read of the same row.
     credentials = connection_start_check(check_id=check_id, connection=connection)
     if credentials is None:  # superseded, finished, or the connection was deleted
         return "stale"
-    client = registry.build_client(
-        connection.exchange,
-        settings.EXCHANGE_URLS,
-        connect_timeout=settings.EXCHANGE_CONNECT_TIMEOUT,
-        read_timeout=settings.EXCHANGE_READ_TIMEOUT,
-        budget=settings.EXCHANGE_TEST_BUDGET,
-        demo=connection.demo,
-        # The calls the slot paces leave within its allowed lateness, or take another slot
-        # first (throttle.Slot.call): marking the check running, building the client, the
-        # calls' threads and a busy machine come between the slot and the send.
-        pacing=slot,
-        # A test that must send its signed calls again (signed with a skew its server-time
-        # call proved wrong: connections/exchanges/flow.py) takes another slot for them, as
-        # a person's test does (booked ahead: it is under way). `Throttled` puts it back in
-        # the queue, where it runs again with the skew remembered.
-        before_resend=slot.again,
-    )
+    client = None
     try:
+        if not recheck:
+            # A person's test books its slot once it is marked running: the statement is
+            # then not between the slot and the calls, where each millisecond counts against
+            # the slot's lateness (throttle.max_lateness) and could cost another slot.
+            slot.take()
+        client = registry.build_client(
+            connection.exchange,
+            settings.EXCHANGE_URLS,
+            connect_timeout=settings.EXCHANGE_CONNECT_TIMEOUT,
+            read_timeout=settings.EXCHANGE_READ_TIMEOUT,
+            budget=settings.EXCHANGE_TEST_BUDGET,
+            demo=connection.demo,
+            # The calls the slot paces leave within its allowed lateness, or take another
+            # slot first (throttle.Slot.call): building the client, the calls' threads and a
+            # busy machine come between the slot and the send.
+            pacing=slot,
+            # A test that must send its signed calls again (signed with a skew its
+            # server-time call proved wrong: connections/exchanges/flow.py) takes another slot
+            # for them, as a person's test does (booked ahead: it is under way). `Throttled`
+            # puts it back in the queue, where it runs again with the skew remembered.
+            before_resend=slot.again,
+        )
         # The clients scrub what exchanges echo; this holds for every client, present or
         # future: no credential reaches a stored report or a retried error.
         report = scrub_report(
@@ -525,9 +534,10 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
     except ExchangeError as error:
         raise error.scrub(credentials) from None
     except throttle.Throttled:
-        # Our own pacing after the check was marked running (a resend without a slot, or a
-        # call that could not leave on time): back to the queue as not started, so this turn
-        # is not counted as an attempt ("Retrying (2 of 4)" counts the exchange's errors).
+        # Our own pacing after the check was marked running (no slot within the wait, a
+        # resend without one, a call that could not leave on time): back to the queue as not
+        # started, so this turn is not counted as an attempt ("Retrying (2 of 4)" counts the
+        # exchange's errors).
         ConnectionCheck.objects.filter(
             pk=check_id, state=CheckState.RUNNING, attempts__gt=0
         ).update(state=CheckState.QUEUED, attempts=F("attempts") - 1)

@@ -297,6 +297,32 @@ def test_a_call_that_cannot_leave_on_time_puts_the_test_back_as_not_started(
     assert check.connection.status == "testing" and check.connection.current_check_id == check.pk
 
 
+def test_a_persons_test_takes_its_slot_once_marked_running(alice, monkeypatch):
+    # So the statement is not between its slot and its calls; a re-check (above) takes its
+    # slot first, and without one goes back untouched.
+    check = services.connection_request_check(
+        connection=make_connection(alice), trigger="user", enqueue=False
+    )
+    states = []
+    original = throttle.take_slot
+
+    def take_slot(slug, **kwargs):
+        states.append(ConnectionCheck.objects.get(pk=check.pk).state)
+        return original(slug, **kwargs)
+
+    monkeypatch.setattr(throttle, "take_slot", take_slot)
+    monkeypatch.setattr(
+        registry, "build_client", lambda *a, **k: pytest.fail("called the exchange")
+    )
+    mexc = registry.get("mexc")
+    cache.set("throttle:v1:mexc", {b.name: 10**12 for b in throttle.buckets(mexc)}, timeout=60)
+    with pytest.raises(throttle.Throttled):
+        services.connection_run_check(check_id=check.pk, max_wait=1.0)
+    assert states == ["running"]
+    check.refresh_from_db()
+    assert check.state == "queued" and check.attempts == 0  # back, and not an attempt
+
+
 def test_stale_check_spends_no_budget(alice, monkeypatch):
     check = _scheduled_check(alice)
     ConnectionCheck.objects.filter(pk=check.pk).update(state="finished")

@@ -118,6 +118,22 @@ def outcomes(connection_obj) -> dict[str, tuple[str, str]]:
     return {c["name"]: (c["outcome"], c["code"]) for c in connection_obj.last_report["checks"]}
 
 
+def heal_after_retry(simulator, exchange: str, connection_obj, timeout: float = 30.0):
+    """Clear `exchange`'s faults once the worker has recorded a retry of the connection's test
+    (the fault set without `times`, so every call meets it until then). A single faulty answer
+    (`times=1`) could land in a round whose answers are dropped unread (signed again after a
+    skew measured on a loaded machine, or sent back to the queue by our throttle): the test
+    would then pass at once, without the retry it is there to show."""
+    deadline = time.monotonic() + timeout
+    check = connection_obj.checks.get()
+    while not check.retry_category and time.monotonic() < deadline:
+        time.sleep(0.02)
+        check.refresh_from_db()
+    simulator.clear_faults(exchange)
+    assert check.retry_category, "the worker recorded no retry"
+    return check
+
+
 def wait_for_status(connection_obj, statuses=("online", "failed"), timeout: float = 45.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -11,7 +11,13 @@ from django.db import connection as db_connection
 from backfuture.celery import TESTS_QUEUE
 from connections import services
 from connections.models import ConnectionCheck
-from tests.integration.conftest import add, require_services, wait_for_status, worker_env
+from tests.integration.conftest import (
+    add,
+    heal_after_retry,
+    require_services,
+    wait_for_status,
+    worker_env,
+)
 from tests.workers import spawn_worker, stop_worker
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -61,13 +67,14 @@ def test_a_retry_of_a_persons_test_stays_on_the_tests_queue(simulator, alice, tm
         worker_env(simulator), tmp_path / "worker.log", concurrency=1, queues=(TESTS_QUEUE,)
     )
     try:
-        simulator.set_fault("mexc", "maintenance", times=1)
+        simulator.set_fault("mexc", "maintenance")
         conn = add(alice, simulator.new_key("mexc"), exchange="mexc")
         check = services.connection_request_check(connection=conn, trigger="user")
+        heal_after_retry(simulator, "mexc", conn)
         wait_for_status(conn)
         assert conn.status == "online", conn.last_report
         check.refresh_from_db()
-        assert check.attempts == 2
+        assert check.attempts >= 2  # retried (more than once on a slow machine)
     finally:
         stop_worker(worker)
         db_connection.close()

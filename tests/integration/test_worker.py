@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.integration.conftest import add, press_test, wait_for_status
+from tests.integration.conftest import add, heal_after_retry, press_test, wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -41,9 +41,10 @@ def test_kucoin_withdrawal_key_fails_through_the_worker(celery_worker, simulator
 
 def test_temporary_fault_is_retried_then_succeeds(celery_worker, simulator, alice):
     key = simulator.new_key("kucoin")
-    simulator.set_fault("kucoin", "maintenance", times=1)
+    simulator.set_fault("kucoin", "maintenance")
     connection = add(alice, key, exchange="kucoin")
     press_test(alice, connection)
+    heal_after_retry(simulator, "kucoin", connection)
     wait_for_status(connection)
     assert connection.status == "online"
     check = connection.checks.get()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import add, outcomes, press_test, wait_for_status
+from tests.integration.conftest import add, heal_after_retry, outcomes, press_test, wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -42,9 +42,10 @@ def test_wrong_passphrase_fails_through_the_worker(celery_worker, simulator, ali
 
 def test_temporary_fault_is_retried_then_succeeds(celery_worker, simulator, alice):
     key = simulator.new_key("bitget")
-    simulator.set_fault("bitget", "maintenance", times=1)
+    simulator.set_fault("bitget", "maintenance")
     connection = add(alice, key, exchange="bitget")
     press_test(alice, connection)
+    heal_after_retry(simulator, "bitget", connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report
     assert connection.checks.get().attempts >= 2

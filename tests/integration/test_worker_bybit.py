@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import add, press_test, wait_for_status
+from tests.integration.conftest import add, heal_after_retry, press_test, wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -44,9 +44,10 @@ def test_bybit_withdrawal_key_fails_through_the_worker(celery_worker, simulator,
 
 def test_bybit_temporary_fault_is_retried_then_succeeds(celery_worker, simulator, alice):
     key = simulator.new_key("bybit")
-    simulator.set_fault("bybit", "maintenance", times=1)
+    simulator.set_fault("bybit", "maintenance")
     connection = add(alice, key, exchange="bybit")
     press_test(alice, connection)
+    heal_after_retry(simulator, "bybit", connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report
     assert connection.checks.get().attempts >= 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import add, press_test, wait_for_status
+from tests.integration.conftest import add, heal_after_retry, press_test, wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -34,9 +34,10 @@ def test_gate_key_with_writable_wallet_fails_through_the_worker(celery_worker, s
 
 def test_gate_temporary_fault_is_retried_then_succeeds(celery_worker, simulator, alice):
     key = simulator.new_key("gate")
-    simulator.set_fault("gate", "maintenance", times=1)
+    simulator.set_fault("gate", "maintenance")
     connection = add(alice, key, exchange="gate")
     press_test(alice, connection)
+    heal_after_retry(simulator, "gate", connection)
     wait_for_status(connection)
     assert connection.status == "online"
     assert connection.checks.get().attempts >= 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import add, press_test, wait_for_status
+from tests.integration.conftest import add, heal_after_retry, press_test, wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -35,9 +35,10 @@ def test_htx_withdrawal_key_fails_through_the_worker(celery_worker, simulator, a
 
 def test_htx_maintenance_is_retried_then_succeeds(celery_worker, simulator, alice):
     key = simulator.new_key("htx")
-    simulator.set_fault("htx", "maintenance", times=1)
+    simulator.set_fault("htx", "maintenance")
     connection = add(alice, key, exchange="htx")
     press_test(alice, connection)
+    heal_after_retry(simulator, "htx", connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report
     assert connection.checks.get().attempts >= 2

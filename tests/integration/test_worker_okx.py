@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import add, outcomes, press_test, wait_for_status
+from tests.integration.conftest import add, heal_after_retry, outcomes, press_test, wait_for_status
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -37,9 +37,10 @@ def test_wrong_passphrase_fails_through_the_worker(celery_worker, simulator, ali
 
 def test_maintenance_is_retried_then_succeeds(celery_worker, simulator, alice):
     key = simulator.new_key("okx")
-    simulator.set_fault("okx", "maintenance", times=1)
+    simulator.set_fault("okx", "maintenance")
     connection = add(alice, key, exchange="okx")
     press_test(alice, connection)
+    heal_after_retry(simulator, "okx", connection)
     wait_for_status(connection)
     assert connection.status == "online", connection.last_report
     assert connection.checks.get().attempts >= 2

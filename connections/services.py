@@ -518,13 +518,12 @@ def connection_run_check(*, check_id: int, max_wait: float | None = None) -> str
             demo=connection.demo,
             # The calls the slot paces leave within its allowed lateness, or take another
             # slot first (throttle.Slot.call): building the client, the calls' threads and a
-            # busy machine come between the slot and the send.
+            # busy machine come between the slot and the send. A test that must send its
+            # signed calls again (signed with a skew its server-time call proved wrong:
+            # connections/exchanges/flow.py) takes another slot for them (Slot.resend), as a
+            # person's test does (booked ahead: it is under way). `Throttled` puts it back in
+            # the queue, where it runs again with the skew remembered.
             pacing=slot,
-            # A test that must send its signed calls again (signed with a skew its
-            # server-time call proved wrong: connections/exchanges/flow.py) takes another slot
-            # for them, as a person's test does (booked ahead: it is under way). `Throttled`
-            # puts it back in the queue, where it runs again with the skew remembered.
-            before_resend=slot.again,
         )
         # The clients scrub what exchanges echo; this holds for every client, present or
         # future: no credential reaches a stored report or a retried error.

@@ -6,7 +6,7 @@ one call of each listed endpoint (the model `ExchangeSpec.tests_per_second` uses
 whose signed calls must go out a second time (signed with a clock skew that the server-time
 call sent alongside proved wrong, connections/exchanges/flow.py: after our clock moved by more
 than half a second against the exchange's, or on a worker's cold start with a clock that far
-off) takes a second slot before resending them (`before_resend`, given by
+off) takes a second slot before resending them (`Slot.resend`, the client's pacing given by
 `services.connection_run_check`), so those calls are paced like any test's; the slot also
 counts the server-time call, which is not sent again: on the safe side. Buckets
 are paced strictly (GCRA without burst): the bucket's next free start time moves one
@@ -249,8 +249,8 @@ class Slot:
     now, through its own share, so it never goes ahead of a person's test), and it waits for
     that one, within `_LATE_MAX_WAIT` of the set's signing. The late slot is left unused, on
     the safe side. A call that cannot leave on time ends the test's turn: it and the calls of
-    its set not yet sent raise `Throttled`, and the test goes back to the queue. `again`
-    takes a slot for signed calls sent again (`before_resend`). Calls after the paced set
+    its set not yet sent raise `Throttled`, and the test goes back to the queue. `resend`
+    takes a slot for signed calls sent again. Calls after the paced set
     (HTX's dependent round) are not checked: they follow the exchange's answers, not our slot.
     """
 
@@ -270,7 +270,6 @@ class Slot:
         self.sleep = sleep
         self.max_late = max_lateness(registry.get(slug))
         self.taken = 0  # slots taken for this test
-        self.waited = 0.0
         self._start = 0.0  # the last slot's start
         self._next_round_paced = False  # the next set of calls is the last slot's
         self._round_paced = False  # the calls going out now are
@@ -283,7 +282,7 @@ class Slot:
         """The test's slot (`acquire`); returns the wait."""
         return self._take(recheck=self.recheck)
 
-    def again(self) -> float:
+    def resend(self) -> float:
         """Another slot for signed calls sent again (booked ahead: the test is under way)."""
         return self._take(recheck=False)
 
@@ -296,7 +295,6 @@ class Slot:
             sleep=self.sleep,
         )
         self.taken += 1
-        self.waited += wait
         self._next_round_paced = True
         return wait
 

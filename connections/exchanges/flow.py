@@ -24,7 +24,7 @@ and `max_clock_skew_ms` is checked before any signed answer is read. The fresh s
 remembered; where it differs from the one a host's calls were signed with by more than
 `SKEW_TOLERANCE_MS`, the signed answers are dropped unread and the signed calls are built and
 sent again with the fresh skew (`prepare`'s round, then the signed round; first
-`resend_wait_s`, then `before_resend`, where the worker takes a throttle slot for them). So a
+`resend_wait_s`, then `pacing.resend()`, where the worker takes a throttle slot for them). So a
 test takes one round trip (HTX two: its uid comes first), one more when our clock moved
 against the exchange's since this process last tested that host, or on a cold start with a
 clock off by more than the tolerance. A test that `TestContext.stop`s before sending any
@@ -307,15 +307,10 @@ class ExchangeAPI(HttpExchangeClient):
         base_urls: Mapping[str, str] | None = None,
         *,
         demo: bool = False,
-        before_resend: Callable[[], None] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(base_urls, **options)
         self.demo = bool(demo)
-        # Called before signed calls go out a second time (their first answers dropped): the
-        # worker takes another slot of the exchange's request budget there
-        # (connections/throttle.py), so the calls a redo adds are paced like any test's.
-        self.before_resend = before_resend
         if self.demo:
             for key, default in self.demo_base_urls.items():
                 override = (base_urls or {}).get(f"{key}_demo")
@@ -406,8 +401,10 @@ class ExchangeAPI(HttpExchangeClient):
                 # late, closer to the next slot's calls than the exchange's limits allow.
                 if self.resend_wait_s:
                     time.sleep(min(self.resend_wait_s, max(0.0, transport.remaining())))
-                if self.before_resend is not None:
-                    self.before_resend()
+                # The worker takes another slot of the exchange's request budget there
+                # (connections/throttle.py), so the calls a redo adds are paced like any test's.
+                if self.pacing is not None:
+                    self.pacing.resend()
                 plan, results = self._signed_rounds(ctx)
             except ExchangeError:
                 # If raised before anything was sent, the time calls' verdict comes first.

@@ -367,6 +367,10 @@ class Pacing(Protocol):
     def call(self) -> None:
         """In the call's own thread, right before it goes out; may wait, or raise."""
 
+    def resend(self) -> None:
+        """Signed calls are about to go out a second time, their first answers dropped
+        (`flow.py`): another slot for them; may wait, or raise."""
+
 
 class Transport:
     """Sends calls for one connection test within its time budget."""

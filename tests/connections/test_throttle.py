@@ -512,7 +512,7 @@ def test_a_resend_takes_a_slot_whose_calls_are_checked():
     test.round()
     test.call()
     clock.now += 1.0  # the answers came back: signed with a wrong skew
-    test.again()
+    test.resend()
     assert test.taken == 2
     test.round()
     clock.now += 0.2  # held up before the resend went out

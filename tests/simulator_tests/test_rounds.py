@@ -87,12 +87,10 @@ def test_the_pacing_hooks_run_right_before_the_calls_they_pace(sim, monkeypatch,
         def call(self):
             events.append(("pacing.call", time.monotonic()))
 
-    client = registry.build_client(
-        slug,
-        sim.urls,
-        pacing=Pacing(),
-        before_resend=lambda: events.append(("before_resend", time.monotonic())),
-    )
+        def resend(self):
+            events.append(("pacing.resend", time.monotonic()))
+
+    client = registry.build_client(slug, sim.urls, pacing=Pacing())
 
     report = client.run_checks(credentials(sim.new_key(slug)), market)
 
@@ -103,16 +101,16 @@ def test_the_pacing_hooks_run_right_before_the_calls_they_pace(sim, monkeypatch,
     for name in names:
         if name == "round":
             rounds.append([])
-        elif name not in ("answers", "before_resend"):
+        elif name not in ("answers", "pacing.resend"):
             rounds[-1].append(name)
     assert all(r[0] == "pacing.round" and set(r[1:]) == {"pacing.call"} for r in rounds), rounds
     sizes = [len(r) - 1 for r in rounds]
     # The first round (which carries the time calls) was dropped; the signed rounds again.
     resent = 1 + DEPENDENT_ROUNDS.get(slug, 0)
     assert len(rounds) == 1 + resent
-    bounds = [name for name in names if name in ("round", "answers", "before_resend")]
-    assert bounds == ["round", "answers", "before_resend", *["round", "answers"] * resent]
+    bounds = [name for name in names if name in ("round", "answers", "pacing.resend")]
+    assert bounds == ["round", "answers", "pacing.resend", *["round", "answers"] * resent]
     assert sizes[0] > sizes[1]  # the time calls went out only in the first
     first_answers = next(t for name, t in events if name == "answers")
-    resend = next(t for name, t in events if name == "before_resend")
+    resend = next(t for name, t in events if name == "pacing.resend")
     assert resend - first_answers >= client.resend_wait_s

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 from kombu import Exchange, Queue
 
 # Tests people start (every trigger but the scheduler's: the owner, support staff, the
@@ -43,6 +43,15 @@ app.conf.update(
     task_default_queue=DEFAULT_QUEUE,
 )
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _carry_nice_to_autogroup(**kwargs) -> None:
+    """The Procfile's `nice -n 10` on the re-check worker, made to hold against the web, the
+    tests-worker and the database when each runs in a session of its own (niceness.py)."""
+    from backfuture.niceness import carry_nice_to_autogroup
+
+    carry_nice_to_autogroup()
 
 
 @task_prerun.connect

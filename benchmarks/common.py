@@ -28,7 +28,10 @@ SETTINGS_MODULE = os.environ.get("BENCHMARK_SETTINGS", "benchmarks.settings")
 # (tests/foundation/test_procfile.py keeps the two equal).
 TESTS_WORKER_CONCURRENCY = int(os.environ.get("CELERY_TESTS_WORKER_CONCURRENCY", "8"))
 # The Procfile's `worker` runs under `nice -n 10`: on a machine that also hosts the web and
-# the tests-worker, re-checks get the CPU that people's requests and tests leave.
+# the tests-worker, re-checks get the CPU that people's requests and tests leave. Each worker
+# here runs in a session of its own, as under a process manager, and carries its nice value
+# to its session's autogroup (backfuture/niceness.py), without which it would rank it
+# against nothing else on the machine.
 WORKER_NICE = 10
 
 

@@ -34,8 +34,10 @@ def spawn_worker(
     It consumes `queues`, by default both as the Procfile's worker does: tests people start,
     then re-checks and beat's tasks (`--purge` empties them first). Only this worker's answer
     counts (another worker on the same broker may answer first). It runs in its own process
-    group, so stopping it also stops its pool children. `nice` lowers its CPU priority, as
-    the Procfile does for the re-check worker (`nice` execs celery: same process).
+    group and session, so stopping it also stops its pool children. `nice` lowers its CPU
+    priority, as the Procfile does for the re-check worker (`nice` execs celery: same
+    process, which leads its session and so gives its autogroup the same nice value:
+    backfuture/niceness.py).
     """
     from backfuture.celery import DEFAULT_QUEUE, TESTS_QUEUE, app
 

@@ -35,8 +35,11 @@ def test_the_worker_takes_both_queues_tests_people_start_first_at_a_lower_cpu_pr
     worker = _processes()["worker"]
     # Re-checks are background work: on a machine that also runs the web and the
     # tests-worker, they get the CPU those leave (the priority benchmark starts it alike).
-    assert worker[:3] == ["nice", "-n", str(common.WORKER_NICE)]
-    worker = worker[3:]
+    # `exec`: the shell a process manager runs the line with hands its place, and so the
+    # session it leads, to the worker, which then lowers the session's CPU share too
+    # (backfuture/niceness.py; dash would otherwise fork and stay the session's leader).
+    assert worker[:4] == ["exec", "nice", "-n", str(common.WORKER_NICE)]
+    worker = worker[4:]
     assert worker[:4] == ["celery", "-A", "backfuture", "worker"]
     assert _option(worker, "-Q", "--queues") == f"{TESTS_QUEUE},{DEFAULT_QUEUE}"
     assert _option(worker, "-n", "--hostname") is None  # celery@host
@@ -49,7 +52,7 @@ def test_the_tests_worker_takes_only_tests_people_start_under_its_own_name():
     # Two workers of one host need two node names (celery@host is the worker's).
     assert _option(tests_worker, "-n", "--hostname") == "tests@%h"
     assert int(_option(tests_worker, "--concurrency", "-c")) == common.TESTS_WORKER_CONCURRENCY
-    assert _option(tests_worker, "--pool", "-P") == _option(_processes()["worker"][3:], "--pool")
+    assert _option(tests_worker, "--pool", "-P") == _option(_processes()["worker"][4:], "--pool")
 
 
 def test_the_web_and_the_tests_worker_keep_the_default_cpu_priority():

@@ -309,9 +309,11 @@ def celery_worker(
     log_path: Path | None = None,
     loglevel: str = "INFO",
     pool: str | None = None,
+    nice: int = 0,
 ) -> Iterator[subprocess.Popen]:
     """`celery worker` as the Procfile runs it (its pool: the CELERY_WORKER_POOL setting,
-    unless `pool` says otherwise), on the benchmark database."""
+    unless `pool` says otherwise), on the benchmark database; `nice` as the Procfile's
+    `worker` (WORKER_NICE), or 0 for a worker alone on its machine."""
     from django.conf import settings
 
     log_path = log_path or Path(tempfile.gettempdir()) / "backfuture-bench-worker.log"
@@ -325,6 +327,7 @@ def celery_worker(
             loglevel=loglevel,
             name="bench",
             pool=pool or settings.CELERY_WORKER_POOL,
+            nice=nice,
         )
     except WorkerFailed as failure:
         raise RuntimeError(str(failure)) from None

@@ -583,6 +583,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", default=None, help="worker pool (default: the setting)")
     parser.add_argument("--concurrency", type=int, default=None)
     parser.add_argument(
+        "--nice",
+        type=int,
+        default=common.WORKER_NICE,
+        help="the worker's nice value (default %(default)s, the Procfile's; 0: top priority)",
+    )
+    parser.add_argument(
         "--eta-cost",
         default="",
         help="instead of the fleet: what N ETA tasks cost the worker and Redis, e.g. 1000,10000",
@@ -645,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
             "allowed tests/s: "
             + ", ".join(f"{k} {v:g}" for k, v in allowed.items())
             + f" (sum {sum(allowed.values()):g}); worker --pool {pool} --concurrency "
-            f"{concurrency}, WORKER_DATABASE_REUSE={settings.WORKER_DATABASE_REUSE}, "
+            f"{concurrency}, nice {args.nice}, WORKER_DATABASE_REUSE={settings.WORKER_DATABASE_REUSE}, "
             f"scheduler every {period} s",
             flush=True,
         )
@@ -661,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
             pool=pool,
             concurrency=concurrency,
             env=worker_env,
+            nice=args.nice,
         ) as worker:
             sampler = Sampler(worker.pid, database)
             sampler.start()

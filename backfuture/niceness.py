@@ -85,6 +85,22 @@ def in_cpu_cgroup(proc: Proc) -> bool:
     return False
 
 
+def why_not_autogrouped(proc: Proc) -> str | None:
+    """None when the kernel autogroups this process; otherwise why not: "no autogroup"
+    (another OS, a kernel without it, or turned off: nice ranks against everything) or
+    "cpu cgroup" (its CPU cgroup's weight ranks it against the others)."""
+    try:
+        enabled = proc.autogroup_enabled.read_text().strip() == "1"
+        enabled = enabled and proc.autogroup.exists()
+    except OSError:
+        enabled = False
+    if not enabled:
+        return "no autogroup"
+    if in_cpu_cgroup(proc):
+        return "cpu cgroup"
+    return None
+
+
 def carry_nice_to_autogroup(proc: Proc | None = None) -> str:
     """Give this process's autogroup the process's nice value when the process leads its
     session (and so its group), the kernel autogroups it, and the group's value is lower.
@@ -94,15 +110,9 @@ def carry_nice_to_autogroup(proc: Proc | None = None) -> str:
     nice = os.nice(0)
     if nice <= 0:
         return "not niced"
-    try:
-        enabled = proc.autogroup_enabled.read_text().strip() == "1"
-        current = proc.autogroup.read_text()
-    except OSError:
-        enabled = False
-    if not enabled:
-        return "no autogroup"  # another OS, a kernel without it, or turned off: nice holds
-    if in_cpu_cgroup(proc):
-        return "cpu cgroup"
+    why_not = why_not_autogrouped(proc)
+    if why_not:
+        return why_not
     if os.getsid(0) != os.getpid():
         logger.info(
             "Running at nice %s within a session this process does not lead: the nice value "
@@ -110,6 +120,10 @@ def carry_nice_to_autogroup(proc: Proc | None = None) -> str:
             nice,
         )
         return "not session leader"
+    try:
+        current = proc.autogroup.read_text()
+    except OSError:
+        return "no autogroup"
     match = _AUTOGROUP_NICE.search(current)
     if match and int(match.group(1)) >= nice:
         return "already"

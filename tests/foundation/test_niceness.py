@@ -138,13 +138,7 @@ def _probe(*, new_session: bool) -> tuple[str, int, str]:
 
 
 def _what_applies_here() -> str | None:
-    proc = niceness.Proc()
-    try:
-        if proc.autogroup_enabled.read_text().strip() != "1" or not proc.autogroup.exists():
-            return "no autogroup"
-    except OSError:
-        return "no autogroup"
-    return "cpu cgroup" if niceness.in_cpu_cgroup(proc) else None
+    return niceness.why_not_autogrouped(niceness.Proc())
 
 
 def test_on_this_kernel_a_niced_process_in_its_own_session_lowers_its_group():

@@ -4,10 +4,12 @@ and a retry stays on the tests' queue."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from django.db import connection as db_connection
 
+from backfuture import niceness
 from backfuture.celery import TESTS_QUEUE
 from connections import services
 from connections.models import ConnectionCheck
@@ -91,12 +93,20 @@ def test_the_tests_worker_starts_a_persons_test_while_the_worker_runs_a_recheck(
     # the person's test's publication and pickup, even on a loaded machine.
     simulator.latency_ms = 1500
     env = worker_env(simulator)
-    worker = spawn_worker(env, tmp_path / "worker.log", concurrency=1, name="worker")
+    # As the Procfile starts them: the worker at nice 10, each in a session of its own.
+    worker = spawn_worker(env, tmp_path / "worker.log", concurrency=1, name="worker", nice=10)
     tests_worker = None
     try:
         tests_worker = spawn_worker(
             env, tmp_path / "tests-worker.log", concurrency=1, name="tests", queues=(TESTS_QUEUE,)
         )
+        if niceness.why_not_autogrouped(niceness.Proc()) is None:
+            # The worker carried its nice to its session's group at start (Celery's
+            # worker_init): ranked below the tests-worker's group, not beside it.
+            assert Path(f"/proc/{worker.pid}/autogroup").read_text().rstrip().endswith("nice 10")
+            assert (
+                Path(f"/proc/{tests_worker.pid}/autogroup").read_text().rstrip().endswith("nice 0")
+            )
         connections = [add(alice, simulator.new_key("mexc"), exchange="mexc") for _ in range(4)]
         rechecks = [
             services.connection_request_check(connection=c, trigger="schedule")

@@ -124,35 +124,23 @@ def recheck_rate(spec: registry.ExchangeSpec) -> float:
     return allowed * settings.CONNECTION_RECHECK_RATE_SHARE
 
 
-def acquire(
+def take_slot(
     slug: str,
     *,
     recheck: bool,
     max_wait: float | None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
-) -> float:
-    """Reserve a start time for one test on `slug`, sleep until then; return the wait.
+) -> tuple[float, float]:
+    """Reserve a start time for one test on `slug` and sleep until then; return the wait and
+    the slot's start time ((0, now) where nothing is paced).
 
     A re-check reserves only a slot that is free when it asks, waiting and asking again
     otherwise, so it never holds a slot a person's test could have. Raises `Throttled` when
     the slot would be more than `max_wait` seconds away (None: wait as long as it takes);
-    nothing is reserved then. Raises
-    `TemporaryExchangeError` when the cache holding the budget is unreachable.
+    nothing is reserved then. Raises `TemporaryExchangeError` when the cache holding the
+    budget is unreachable.
     """
-    return take_slot(slug, recheck=recheck, max_wait=max_wait, clock=clock, sleep=sleep)[0]
-
-
-def take_slot(
-    slug: str,
-    *,
-    recheck: bool,
-    max_wait: float | None,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> tuple[float, float]:
-    """A slot as `acquire` reserves it: (the wait, the slot's start time); (0, now) where nothing
-    is paced."""
     spec = registry.get(slug)
     paced = buckets(spec)
     if not paced:
@@ -239,7 +227,7 @@ _LATE_RETRY_IN = 1.0
 class Slot:
     """A test's place in its exchange's request budget, from the slot to its calls.
 
-    `take` reserves the slot (as `acquire`); the set of calls sent next is the one it paces.
+    `take` reserves the slot (`take_slot`); the set of calls sent next is the one it paces.
     Each of those calls, in its own thread right before it goes out (`call`, the transport's
     `Pacing`), must leave within `max_lateness` of the slot. A call held up longer (the
     statement that marks the check running, building the client, starting the call's thread
@@ -279,7 +267,7 @@ class Slot:
         self._lock = threading.Lock()
 
     def take(self) -> float:
-        """The test's slot (`acquire`); returns the wait."""
+        """The test's slot (`take_slot`); returns the wait."""
         return self._take(recheck=self.recheck)
 
     def resend(self) -> float:

@@ -34,9 +34,9 @@ class FakeTime:
 
 
 def acquire(clock: FakeTime, slug: str = "mexc", *, recheck: bool = False, max_wait=None):
-    return throttle.acquire(
+    return throttle.take_slot(
         slug, recheck=recheck, max_wait=max_wait, clock=clock, sleep=clock.sleep
-    )
+    )[0]
 
 
 def test_only_ip_scoped_limits_are_paced_with_headroom_and_scale(settings):
@@ -113,13 +113,13 @@ def test_a_waiting_recheck_books_no_slot_so_a_person_goes_first(settings):
         if not person:
             # A person presses Test while the re-check waits for that slot.
             person.append(
-                throttle.acquire(
+                throttle.take_slot(
                     "mexc", recheck=False, max_wait=None, clock=clock, sleep=lambda s: None
-                )
+                )[0]
             )
         clock.sleep(seconds)
 
-    waited = throttle.acquire("mexc", recheck=True, max_wait=2.0, clock=clock, sleep=sleep)
+    waited, _ = throttle.take_slot("mexc", recheck=True, max_wait=2.0, clock=clock, sleep=sleep)
     assert person == [pytest.approx(0.5)]  # the slot the re-check was waiting for
     assert waited == pytest.approx(1.0) and clock() == pytest.approx(start + 1.0)  # the next
     # Every call still one interval apart: 0, 0.5 (the person), 1.0.
@@ -257,11 +257,11 @@ def test_signed_calls_sent_again_take_another_slot(alice, monkeypatch, no_intern
     no_internet.add(responses.POST, "https://api.mexc.com/api/v3/order/test", json={})
     taken = []
 
-    def acquire(*args, **kwargs):
+    def take_slot(*args, **kwargs):
         taken.append((args, {k: kwargs[k] for k in ("recheck", "max_wait")}))
         return 0.0, time.time()
 
-    monkeypatch.setattr(throttle, "take_slot", acquire)
+    monkeypatch.setattr(throttle, "take_slot", take_slot)
     check = services.connection_request_check(
         connection=make_connection(alice), trigger="user", enqueue=False
     )
@@ -414,7 +414,7 @@ def slot(clock: FakeTime, slug: str = "mexc", *, recheck: bool = False, max_wait
 
 def book(clock: FakeTime, slug: str = "mexc") -> None:
     """Another worker's test books the next slot (its wait is its own: our clock stays)."""
-    throttle.acquire(slug, recheck=False, max_wait=None, clock=clock, sleep=lambda s: None)
+    throttle.take_slot(slug, recheck=False, max_wait=None, clock=clock, sleep=lambda s: None)
 
 
 def test_max_lateness_is_half_the_slack_of_the_limit_that_sets_the_pace(settings):

@@ -137,15 +137,11 @@ def _probe(*, new_session: bool) -> tuple[str, int, str]:
     return outcome, int(nice), group
 
 
-def _what_applies_here() -> str | None:
-    return niceness.why_not_autogrouped(niceness.Proc())
-
-
 def test_on_this_kernel_a_niced_process_in_its_own_session_lowers_its_group():
     # As the Procfile's `exec nice -n 10 celery …` under a process manager, and the benchmarks.
     outcome, nice, group = _probe(new_session=True)
     assert nice >= 7  # 7 more than this test runs at
-    assert outcome == (_what_applies_here() or "set")
+    assert outcome == (niceness.why_not_autogrouped(niceness.Proc()) or "set")
     if outcome == "set":
         assert group.endswith(f"nice {nice}")
 
@@ -153,6 +149,6 @@ def test_on_this_kernel_a_niced_process_in_its_own_session_lowers_its_group():
 def test_on_this_kernel_a_niced_process_in_the_tests_session_leaves_the_group_alone():
     before = niceness.Proc().autogroup.read_text() if niceness.Proc().autogroup.exists() else None
     outcome, _, _ = _probe(new_session=False)
-    assert outcome == (_what_applies_here() or "not session leader")
+    assert outcome == (niceness.why_not_autogrouped(niceness.Proc()) or "not session leader")
     if before is not None:
         assert niceness.Proc().autogroup.read_text() == before

@@ -119,7 +119,7 @@ def test_test_button_still_starts_a_test(
 
 def test_the_exchange_budget_fails_closed(cache_down):
     with pytest.raises(TemporaryExchangeError) as raised:
-        throttle.acquire("mexc", recheck=False, max_wait=None)
+        throttle.take_slot("mexc", recheck=False, max_wait=None)
     assert raised.value.category == "exchange_unavailable"
 
 

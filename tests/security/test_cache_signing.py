@@ -53,7 +53,7 @@ def test_a_non_ascii_signature_is_a_miss_not_an_error(redis_cache, mac):
     # hmac.compare_digest raises TypeError on a str with non-ASCII characters.
     plant(redis_cache, "throttle:v1:mexc", f'v1:{mac}:{{"x": 1}}'.encode())
     assert cache.get("throttle:v1:mexc") is None
-    assert throttle.acquire("mexc", recheck=False, max_wait=None) == 0.0
+    assert throttle.take_slot("mexc", recheck=False, max_wait=None)[0] == 0.0
 
 
 def test_a_pickle_under_a_throttle_key_runs_nothing_and_is_a_miss(redis_cache, tmp_path, caplog):
@@ -62,7 +62,7 @@ def test_a_pickle_under_a_throttle_key_runs_nothing_and_is_a_miss(redis_cache, t
     with caplog.at_level(logging.WARNING, logger="backfuture.cache"):
         assert cache.get("throttle:v1:mexc") is None
         # The worker's path: the throttle reads its state and carries on as if it were empty.
-        assert throttle.acquire("mexc", recheck=False, max_wait=None) == 0.0
+        assert throttle.take_slot("mexc", recheck=False, max_wait=None)[0] == 0.0
     assert not marker.exists()
     assert "refused" in caplog.text and "pwned" not in caplog.text
 
